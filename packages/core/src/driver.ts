@@ -1,0 +1,73 @@
+/**
+ * The seam between the resource graph and the code that provisions one kind of resource. Every
+ * driver passes the same conformance suite (`packages/drivers/src/testing/describe-resource-driver.ts`).
+ */
+import type { ZodType } from 'zod';
+
+export interface ResourceRef {
+  /** Stable identity within the environment: `<type>.<class>#<id>`. */
+  uid: string;
+  type: string;
+  class: string;
+  id: string;
+  params: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+/** What a driver may know about where the resource is being provisioned. */
+export interface ProvisionContext {
+  app: string;
+  env: string;
+  envType: string;
+  target: { name: string; kind: 'process' | 'docker' | 'kubernetes' };
+  /** The workload that asked for the resource; absent for shared resources. */
+  workload?: string;
+  /**
+   * How workloads of this environment reach each other on its target: for the process target
+   * `127.0.0.1` and the assigned host ports; for container targets the workload name and the
+   * declared port.
+   */
+  network: Record<string, { hostname: string; ports: Record<string, number> }>;
+  /** Values and secrets set with `paved values` for the app/environment (for `environment`). */
+  values: Record<string, { value: string; secret: boolean }>;
+  /** Outputs of the resources this one depends on, by their resource name. */
+  dependencies: Record<string, { outputs: Record<string, unknown>; secrets: Record<string, string> }>;
+}
+
+export interface ProvisionRequest {
+  resource: ResourceRef;
+  context: ProvisionContext;
+  /** Driver inputs from the matched definition, already validated against `driver.inputs`. */
+  inputs: { values: Record<string, unknown>; secrets: Record<string, string> };
+  /** What the last successful provisioning returned as state; absent the first time. */
+  previousState?: unknown;
+  /** Progress and diagnostic lines for the deployment's events; never pass secrets. */
+  log?: (message: string) => void;
+}
+
+export interface ProvisionResult {
+  outputs: Record<string, unknown>;
+  /** Secret outputs: encrypted at rest, masked everywhere they are shown. */
+  secrets: Record<string, string>;
+  state: unknown;
+}
+
+export interface DeprovisionRequest {
+  resource: ResourceRef;
+  context: Omit<ProvisionContext, 'dependencies' | 'values' | 'network'>;
+  inputs: { values: Record<string, unknown>; secrets: Record<string, string> };
+  state: unknown;
+  log?: (message: string) => void;
+}
+
+export interface ResourceDriver {
+  readonly id: string;
+  /** Schema of the driver inputs (values and secrets together, secrets by key). */
+  readonly inputs: ZodType;
+  /** Whether what it provisions holds data (never deprovisioned by a deploy, rollback or prune). */
+  readonly stateful?: boolean;
+  /** Idempotent: called again with `previousState`, it converges instead of creating twice. */
+  provision(request: ProvisionRequest, signal: AbortSignal): Promise<ProvisionResult>;
+  /** Idempotent: deprovisioning what is already gone succeeds. */
+  deprovision(request: DeprovisionRequest, signal: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,7 @@
+export * from './errors.js';
+export * from './clock.js';
+export * from './names.js';
+export type * from './runtime.js';
+export type * from './driver.js';
+export * from './score/types.js';
+export * from './placeholders/placeholders.js';

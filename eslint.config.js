@@ -1,8 +1,18 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.paved/**', '**/fixtures/**', 'examples/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'coverage/**',
+      '.paved/**',
+      '**/fixtures/**',
+      'examples/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -18,7 +28,7 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "ExportDefaultDeclaration",
+          selector: 'ExportDefaultDeclaration',
           message: 'Use named exports only (house style).',
         },
       ],
@@ -27,6 +37,7 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs', 'vitest.config.ts', 'eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: globals.node },
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

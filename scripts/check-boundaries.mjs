@@ -21,7 +21,10 @@ export const ALLOWED = {
 };
 
 /** Files of the CLI allowed to import @paved/server. */
-const CLI_SERVER_IMPORTERS = new Set(['packages/cli/src/commands/server.ts', 'packages/cli/src/commands/gateway.ts']);
+const CLI_SERVER_IMPORTERS = new Set([
+  'packages/cli/src/commands/server.ts',
+  'packages/cli/src/commands/gateway.ts',
+]);
 
 function* sourceFiles(dir) {
   for (const entry of readdirSync(dir)) {
@@ -58,9 +61,13 @@ export function checkBoundaries() {
         if (target === pkg) {
           problems.push(`${rel} imports its own package by name; use a relative import`);
         } else if (!allowed.includes(target)) {
-          problems.push(`${rel} imports @paved/${target}; ${pkg} may import only ${allowed.join(', ') || 'nothing of ours'}`);
+          problems.push(
+            `${rel} imports @paved/${target}; ${pkg} may import only ${allowed.join(', ') || 'nothing of ours'}`,
+          );
         } else if (pkg === 'cli' && target === 'server' && !CLI_SERVER_IMPORTERS.has(rel)) {
-          problems.push(`${rel} imports @paved/server; the CLI talks to the server through @paved/client only`);
+          problems.push(
+            `${rel} imports @paved/server; the CLI talks to the server through @paved/client only`,
+          );
         }
       }
     }

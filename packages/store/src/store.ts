@@ -5,6 +5,8 @@
  * Repositories store what they are given: secret values arrive already encrypted by the server
  * (see `@paved/core` secrets) and leave encrypted.
  */
+import type { Clock } from '@paved/core';
+
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Page<T> {
@@ -100,7 +102,8 @@ export interface Token {
   app?: string;
 }
 
-export type RoleScope = { kind: 'org' } | { kind: 'app'; app: string } | { kind: 'env-type'; envType: string };
+export type RoleScope =
+  { kind: 'org' } | { kind: 'app'; app: string } | { kind: 'env-type'; envType: string };
 
 export interface RoleGrant {
   /** A principal id, or `team:<name>`. */
@@ -197,5 +200,5 @@ export interface StoreOptions {
   /** Where the SQLite file `paved.db` lives. */
   dataDir: string;
   /** Time source for every timestamp the store writes. */
-  clock?: import('@paved/core').Clock;
+  clock?: Clock;
 }

@@ -26,7 +26,9 @@ describe('parseTemplate', () => {
 describe('substitute', () => {
   it('replaces references and JSON-encodes non-strings', () => {
     const values: Record<string, unknown> = { 'resources.db.port': 5432, 'metadata.name': 'web' };
-    expect(substitute('${metadata.name}:${resources.db.port}', (path) => values[path.join('.')])).toBe('web:5432');
+    expect(substitute('${metadata.name}:${resources.db.port}', (path) => values[path.join('.')])).toBe(
+      'web:5432',
+    );
   });
 
   it('lists references', () => {

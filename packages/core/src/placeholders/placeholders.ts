@@ -50,7 +50,10 @@ export function parseTemplate(input: string): ParsedTemplate {
     }
     const close = findClose(input, i + 2);
     if (close === -1) {
-      problems.push({ offset: i, message: `unterminated placeholder "${input.slice(i, i + 40)}": add "}" or write "$$" for a literal "$"` });
+      problems.push({
+        offset: i,
+        message: `unterminated placeholder "${input.slice(i, i + 40)}": add "}" or write "$$" for a literal "$"`,
+      });
       text += input.slice(i);
       break;
     }
@@ -113,5 +116,7 @@ export function substitute(input: string, resolve: (path: string[], raw: string)
 
 /** Every placeholder reference in a string, for dependency discovery. */
 export function references(input: string): Extract<TemplatePart, { kind: 'ref' }>[] {
-  return parseTemplate(input).parts.filter((part): part is Extract<TemplatePart, { kind: 'ref' }> => part.kind === 'ref');
+  return parseTemplate(input).parts.filter(
+    (part): part is Extract<TemplatePart, { kind: 'ref' }> => part.kind === 'ref',
+  );
 }

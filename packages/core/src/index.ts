@@ -5,3 +5,4 @@ export type * from './runtime.js';
 export type * from './driver.js';
 export * from './score/types.js';
 export * from './placeholders/placeholders.js';
+export * from './rbac/index.js';

@@ -1,0 +1,35 @@
+/**
+ * The closed list of permissions API routes may require. A route names one of these (or `public`);
+ * roles grant sets of them. Each permission says which scope it is checked in, so a route that
+ * needs an app-scoped permission must tell the server which app the request is about.
+ *
+ * - `org`: about the organisation as a whole (no app involved).
+ * - `app`: about one app; the request names it.
+ * - `env-type`: about one app's environment of one environment type; the request names both.
+ */
+export const PERMISSIONS = {
+  'self.read': { scope: 'org', description: 'Read who the caller is and which roles they hold.' },
+  'metrics.read': { scope: 'org', description: 'Read the Prometheus metrics of the server.' },
+  'env-types.read': { scope: 'org', description: 'List and read environment types.' },
+  'apps.list': { scope: 'org', description: 'List apps.' },
+  'apps.create': { scope: 'org', description: 'Create apps.' },
+  'apps.read': { scope: 'app', description: 'Read an app.' },
+  'apps.delete': { scope: 'app', description: 'Delete an app that has no environments.' },
+  'envs.list': { scope: 'app', description: "List an app's environments." },
+  'envs.read': { scope: 'app', description: "Read one of an app's environments." },
+  'envs.create': { scope: 'env-type', description: 'Create an environment of an environment type.' },
+  'envs.delete': { scope: 'env-type', description: 'Delete an environment of an environment type.' },
+  'values.read': { scope: 'app', description: 'List values and their history (secret values stay hidden).' },
+  'values.write': { scope: 'app', description: 'Set and unset values and secrets.' },
+} as const satisfies Record<string, { scope: PermissionScope; description: string }>;
+
+export type PermissionScope = 'org' | 'app' | 'env-type';
+
+export type Permission = keyof typeof PERMISSIONS;
+
+/** Every permission name, in table order. */
+export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
+
+export function isPermission(value: unknown): value is Permission {
+  return typeof value === 'string' && Object.hasOwn(PERMISSIONS, value);
+}

@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as initial from './0001-initial.js';
+
+/**
+ * Every migration, in the order they run. Registered in code rather than found by scanning a
+ * folder so that they work from `dist` and from a bundle alike. Add new ones at the end with the
+ * next number; Kysely orders them by name, so the numbers must stay zero-padded.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001-initial': initial,
+};

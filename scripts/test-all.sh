@@ -19,7 +19,7 @@ npx vitest run --project unit
 step 'integration tests (real PostgreSQL, SQLite, services)'
 npx vitest run --project integration
 step 'end-to-end tests (real server and CLI)'
-npx vitest run --project e2e --passWithNoTests
+npx vitest run --project e2e
 step 'unit tests (Node 22)'
 npx -y -p node@22 node ./node_modules/vitest/vitest.mjs run --project unit
 step 'all green'

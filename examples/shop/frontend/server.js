@@ -18,7 +18,12 @@ async function ask(url) {
 createServer(async (request, response) => {
   if (request.url === '/healthz') return void response.end('ok');
   const [catalog, orders] = await Promise.all([ask(`${catalogUrl}/products`), ask(`${ordersUrl}/orders`)]);
-  const body = { service: 'frontend', greeting: process.env.GREETING ?? 'Welcome to the shop', catalog, orders };
+  const body = {
+    service: 'frontend',
+    greeting: process.env.GREETING ?? 'Welcome to the shop',
+    catalog,
+    orders,
+  };
   if ((request.headers.accept ?? '').includes('text/html')) {
     response.setHeader('content-type', 'text/html; charset=utf-8');
     return void response.end(

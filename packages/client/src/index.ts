@@ -1,1 +1,19 @@
-export {};
+export { PavedClient } from './paved-client.js';
+export type { ListOptions, PavedClientOptions, RequestOptions } from './paved-client.js';
+export {
+  dataDirCredentialsPath,
+  loginCredentialsPath,
+  pickCredential,
+  readCredentialFile,
+  resolveCredential,
+} from './credentials.js';
+export type {
+  Credential,
+  CredentialFile,
+  CredentialInputs,
+  CredentialResolution,
+  CredentialSource,
+  ResolveCredentialOptions,
+} from './credentials.js';
+export { normaliseServerUrl, sameServerUrl } from './server-url.js';
+export type * from './types.js';

@@ -27,11 +27,29 @@ export interface ProvisionContext {
    * `127.0.0.1` and the assigned host ports; for container targets the workload name and the
    * declared port.
    */
-  network: Record<string, { hostname: string; ports: Record<string, number> }>;
+  network: Record<string, NetworkEndpoint>;
   /** Values and secrets set with `paved values` for the app/environment (for `environment`). */
   values: Record<string, { value: string; secret: boolean }>;
   /** Outputs of the resources this one depends on, by their resource name. */
   dependencies: Record<string, { outputs: Record<string, unknown>; secrets: Record<string, string> }>;
+}
+
+/** How one workload is reached from the other workloads of its environment. */
+export interface NetworkEndpoint {
+  hostname: string;
+  /** Port name → the port to connect to. */
+  ports: Record<string, number>;
+  /**
+   * Port name → the port the Score file declares (`service.ports.*.port`), so a `service-port`
+   * asking for a port by number finds it on targets that publish it elsewhere (process: a host port).
+   */
+  declaredPorts?: Record<string, number>;
+}
+
+/** The names of the outputs provisioning will return, values and secrets apart. */
+export interface OutputNames {
+  values: string[];
+  secrets: string[];
 }
 
 export interface ProvisionRequest {
@@ -68,6 +86,12 @@ export interface ResourceDriver {
   readonly stateful?: boolean;
   /** Idempotent: called again with `previousState`, it converges instead of creating twice. */
   provision(request: ProvisionRequest, signal: AbortSignal): Promise<ProvisionResult>;
+  /**
+   * The output names `provision` would return for this request, when the driver knows them without
+   * provisioning. A plan (`deploy --plan`) uses them to refuse `${resources.db.hots}` before the
+   * resource exists; without this method any output name of an unprovisioned resource is accepted.
+   */
+  outputNames?(request: Omit<ProvisionRequest, 'previousState' | 'log'>): OutputNames;
   /** Idempotent: deprovisioning what is already gone succeeds. */
   deprovision(request: DeprovisionRequest, signal: AbortSignal): Promise<void>;
 }

@@ -66,6 +66,8 @@ export interface RenderedFile {
   content: string | Uint8Array;
   /** Octal mode, e.g. `0644`. */
   mode?: string;
+  /** The content received a secret output: write it readable by the workload only, never show it. */
+  secret?: boolean;
 }
 
 export interface RenderedVolume {
@@ -156,6 +158,11 @@ export interface LogLine {
   line: string;
 }
 
+export interface DestroyOptions {
+  /** Also delete volume data (stateful: kept by default, see the contracts' deploy semantics). */
+  deleteData?: boolean;
+}
+
 export interface Runtime {
   readonly kind: RuntimeKind;
   /** Find what this runtime already runs (after a server restart) without touching it. */
@@ -169,8 +176,11 @@ export interface Runtime {
   apply(plan: RuntimePlan, events: EventSink, signal: AbortSignal): Promise<ApplyResult>;
   status(env: EnvironmentRef): Promise<WorkloadStatus[]>;
   logs(env: EnvironmentRef, workload: string, options: LogOptions): AsyncIterable<LogLine>;
-  /** Remove every workload of the environment and what the runtime created for it. */
-  destroy(env: EnvironmentRef): Promise<void>;
+  /**
+   * Remove every workload of the environment and what the runtime created for it. Data the
+   * runtime keeps for volumes outlives this unless `deleteData` is set (`envs delete --delete-data`).
+   */
+  destroy(env: EnvironmentRef, options?: DestroyOptions): Promise<void>;
   /** Stop supervising (server shutdown); running workloads keep running. */
   close?(): Promise<void>;
 }

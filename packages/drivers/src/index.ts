@@ -1,1 +1,10 @@
-export {};
+export * from './builtin-drivers.js';
+export * from './echo/echo-driver.js';
+export * from './service/service-driver.js';
+export * from './service-port/service-port-driver.js';
+export * from './dns/dns-driver.js';
+export * from './route/route-driver.js';
+export * from './volume/volume-driver.js';
+export * from './environment/environment-driver.js';
+export * from './support/to-dns-label.js';
+export * from './support/parse-driver-inputs.js';

@@ -45,7 +45,10 @@ export interface ViolationMessages {
  * Runs `work` and translates constraint violations into PavedErrors with the given messages;
  * everything else passes through unchanged.
  */
-export async function translateViolations<T>(messages: ViolationMessages, work: () => Promise<T>): Promise<T> {
+export async function translateViolations<T>(
+  messages: ViolationMessages,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {

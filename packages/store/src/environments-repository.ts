@@ -3,7 +3,13 @@ import type { Selectable } from 'kysely';
 import type { EnvironmentTable } from './database.js';
 import { translateViolations } from './database-errors.js';
 import { decodeCursor, pageSize, toPage } from './pagination.js';
-import { inTransaction, optional, timestamp, type RepositoryContext } from './repository-context.js';
+import {
+  inTransaction,
+  normaliseTimestamp,
+  optional,
+  timestamp,
+  type RepositoryContext,
+} from './repository-context.js';
 import type { Environment, EnvironmentRepository, ListOptions, Page } from './store.js';
 
 export class KyselyEnvironmentRepository implements EnvironmentRepository {
@@ -28,16 +34,26 @@ export class KyselyEnvironmentRepository implements EnvironmentRepository {
       // Checked first to name what is missing; a foreign-key error could not say which.
       const app = await db.selectFrom('apps').select('name').where('name', '=', env.app).executeTakeFirst();
       if (app === undefined) {
-        throw new PavedError('NOT_FOUND', `app "${env.app}" does not exist: create it with paved apps create`);
+        throw new PavedError(
+          'NOT_FOUND',
+          `app "${env.app}" does not exist: create it with paved apps create`,
+        );
       }
-      const type = await db.selectFrom('env_types').select('name').where('name', '=', env.type).executeTakeFirst();
+      const type = await db
+        .selectFrom('env_types')
+        .select('name')
+        .where('name', '=', env.type)
+        .executeTakeFirst();
       if (type === undefined) {
         throw new PavedError('NOT_FOUND', `environment type "${env.type}" does not exist`);
       }
       await translateViolations(
         {
           unique: `environment "${env.name}" of app "${env.app}" already exists`,
-          foreignKey: new PavedError('NOT_FOUND', `app "${env.app}" or environment type "${env.type}" is gone`),
+          foreignKey: new PavedError(
+            'NOT_FOUND',
+            `app "${env.app}" or environment type "${env.type}" is gone`,
+          ),
         },
         () => db.insertInto('environments').values(row).execute(),
       );
@@ -99,14 +115,6 @@ export class KyselyEnvironmentRepository implements EnvironmentRepository {
       return result.numDeletedRows > 0n;
     });
   }
-}
-
-function normaliseTimestamp(value: string, field: string): string {
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new PavedError('INVALID_INPUT', `${field} must be an ISO-8601 timestamp, not "${value}"`);
-  }
-  return timestamp(date);
 }
 
 function toEnvironment(row: Selectable<EnvironmentTable>): Environment {

@@ -1,1 +1,5 @@
 export type * from './store.js';
+export type * from './database.js';
+export { openStore } from './open-store.js';
+export { migrateToLatest } from './migrate-to-latest.js';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.js';

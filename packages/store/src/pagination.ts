@@ -8,7 +8,10 @@ export const MAX_PAGE_SIZE = 500;
 export function pageSize(options: ListOptions | undefined): number {
   const limit = options?.limit ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new PavedError('INVALID_INPUT', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, not ${limit}`);
+    throw new PavedError(
+      'INVALID_INPUT',
+      `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, not ${limit}`,
+    );
   }
   return Math.min(limit, MAX_PAGE_SIZE);
 }
@@ -37,7 +40,10 @@ export function decodeCursor<const T extends readonly ('string' | 'number')[]>(
     key.length !== types.length ||
     !key.every((part, index) => typeof part === types[index])
   ) {
-    throw new PavedError('INVALID_INPUT', `invalid cursor "${cursor}": pass the "next" value of the previous page`);
+    throw new PavedError(
+      'INVALID_INPUT',
+      `invalid cursor "${cursor}": pass the "next" value of the previous page`,
+    );
   }
   return key as { [I in keyof T]: T[I] extends 'number' ? number : string };
 }

@@ -1,4 +1,4 @@
-import type { Clock } from '@paved/core';
+import { PavedError, type Clock } from '@paved/core';
 import type { Kysely } from 'kysely';
 import type { Database } from './database.js';
 import type { Dialect } from './store.js';
@@ -27,4 +27,13 @@ export function optional<T>(value: T | null): T | undefined {
 /** The ISO-8601 form every timestamp column holds. */
 export function timestamp(date: Date): string {
   return date.toISOString();
+}
+
+/** A caller's timestamp in the stored form, or INVALID_INPUT naming the field. */
+export function normaliseTimestamp(value: string, field: string): string {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new PavedError('INVALID_INPUT', `${field} must be an ISO-8601 timestamp, not "${value}"`);
+  }
+  return timestamp(date);
 }

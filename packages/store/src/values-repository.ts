@@ -4,10 +4,20 @@ import type { Database } from './database.js';
 import { constraintViolation, isBusy } from './database-errors.js';
 import { decodeCursor, pageSize, toPage } from './pagination.js';
 import { inTransaction, timestamp, type RepositoryContext } from './repository-context.js';
-import type { ListOptions, Page, ValueChange, ValueEntry, ValueRepository, ValueScope } from './store.js';
+import type {
+  Dialect,
+  ListOptions,
+  Page,
+  ValueChange,
+  ValueEntry,
+  ValueRepository,
+  ValueScope,
+} from './store.js';
 
 /** How often a change is retried after losing a race for its version number. */
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 20;
+/** The longest pause before the first retry, in milliseconds; later ones wait longer. */
+const RETRY_DELAY = 10;
 
 export class KyselyValueRepository implements ValueRepository {
   readonly #context: RepositoryContext;
@@ -26,13 +36,15 @@ export class KyselyValueRepository implements ValueRepository {
     checkChange(scope, set, unset);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await inTransaction(this.#context, (context) => this.#write(context, scope, set, unset, actor));
+        return await inTransaction(this.#context, (context) =>
+          this.#write(context, scope, set, unset, actor),
+        );
       } catch (error) {
-        // PostgreSQL serialises writers on the app row lock, so a lost race can only happen on
-        // SQLite with several processes (a deferred transaction cannot upgrade its lock) or with
-        // an unexpected interleaving. Retrying is only possible when we own the transaction.
+        // Only a SQLite writer of another connection can win a race (see lockApp); the loser
+        // starts over after a short, random pause. Retrying needs a transaction of our own.
         const lostRace = constraintViolation(error) === 'unique' || isBusy(error);
         if (!lostRace || this.#context.db.isTransaction || attempt >= MAX_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * RETRY_DELAY * attempt));
       }
     }
   }
@@ -44,17 +56,7 @@ export class KyselyValueRepository implements ValueRepository {
     unset: string[],
     actor: string,
   ): Promise<number> {
-    // Lock the app row for the rest of the transaction (PostgreSQL): concurrent changes to any
-    // scope of the app then take turns, so each reads the true latest version. SQLite has no
-    // row locks and needs none: a connection's transactions already run one at a time, and
-    // other processes are caught by the primary key (and retried).
-    const app = await db
-      .selectFrom('apps')
-      .select('name')
-      .where('name', '=', scope.app)
-      .$if(dialect === 'postgres', (query) => query.forUpdate())
-      .executeTakeFirst();
-    if (app === undefined) {
+    if (!(await lockApp(db, dialect, scope.app))) {
       throw new PavedError('NOT_FOUND', `app "${scope.app}" does not exist`);
     }
     if (scope.env !== undefined) {
@@ -131,7 +133,8 @@ export class KyselyValueRepository implements ValueRepository {
   /** Newest version first; within a version, by key. */
   async history(scope: ValueScope, options?: ListOptions): Promise<Page<ValueChange>> {
     const limit = pageSize(options);
-    const after = options?.after === undefined ? undefined : decodeCursor(options.after, ['number', 'string']);
+    const after =
+      options?.after === undefined ? undefined : decodeCursor(options.after, ['number', 'string']);
     const rows = await this.#context.db
       .selectFrom('value_changes as c')
       .innerJoin('value_versions as v', (join) =>
@@ -186,14 +189,37 @@ export class KyselyValueRepository implements ValueRepository {
   }
 }
 
+/**
+ * Locks the app until the transaction ends, so that concurrent changes to any scope of the app
+ * take turns and each reads the true latest version. Returns whether the app exists.
+ *
+ * SQLite needs no lock here: one connection runs its transactions one at a time, and a
+ * transaction of another connection that read before we wrote cannot write after us (it fails
+ * with SQLITE_BUSY at once, and `change` retries it). Taking SQLite's write lock up front would
+ * instead make better-sqlite3 wait synchronously, blocking the event loop.
+ */
+async function lockApp(db: Kysely<Database>, dialect: Dialect, app: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('apps')
+    .select('name')
+    .where('name', '=', app)
+    .$if(dialect === 'postgres', (query) => query.forUpdate())
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 function checkChange(scope: ValueScope, set: { key: string }[], unset: string[]): void {
   if (set.length === 0 && unset.length === 0) {
-    throw new PavedError('INVALID_INPUT', `nothing to change in ${describeScope(scope)}: give keys to set or unset`);
+    throw new PavedError(
+      'INVALID_INPUT',
+      `nothing to change in ${describeScope(scope)}: give keys to set or unset`,
+    );
   }
   const seen = new Set<string>();
   const repeated = new Set<string>();
   for (const key of [...set.map((entry) => entry.key), ...unset]) {
-    if (key === '') throw new PavedError('INVALID_INPUT', `an empty key cannot be set or unset in ${describeScope(scope)}`);
+    if (key === '')
+      throw new PavedError('INVALID_INPUT', `an empty key cannot be set or unset in ${describeScope(scope)}`);
     if (seen.has(key)) repeated.add(key);
     seen.add(key);
   }
@@ -230,7 +256,9 @@ async function valuesAt(db: Kysely<Database>, scope: ValueScope, version: number
     .as('latest');
   const rows = await db
     .selectFrom('value_changes as c')
-    .innerJoin(latest, (join) => join.onRef('latest.key', '=', 'c.key').onRef('latest.version', '=', 'c.version'))
+    .innerJoin(latest, (join) =>
+      join.onRef('latest.key', '=', 'c.key').onRef('latest.version', '=', 'c.version'),
+    )
     .innerJoin('value_versions as v', (join) =>
       join
         .onRef('v.scope_app', '=', 'c.scope_app')
@@ -254,7 +282,5 @@ async function valuesAt(db: Kysely<Database>, scope: ValueScope, version: number
 }
 
 function describeScope(scope: ValueScope): string {
-  return scope.env === undefined
-    ? `app "${scope.app}"`
-    : `environment "${scope.env}" of app "${scope.app}"`;
+  return scope.env === undefined ? `app "${scope.app}"` : `environment "${scope.env}" of app "${scope.app}"`;
 }

@@ -54,7 +54,10 @@ export function authorize(
   for (const grant of subject.grants) {
     if (!roleGrants(roles, grant.role, permission)) continue;
     if (covers(grant.scope, scope)) {
-      return { allowed: true, reason: `role "${grant.role}" on ${describeGrantScope(grant.scope)} grants ${permission}` };
+      return {
+        allowed: true,
+        reason: `role "${grant.role}" on ${describeGrantScope(grant.scope)} grants ${permission}`,
+      };
     }
   }
   return {
@@ -68,7 +71,11 @@ export function authorize(
  * before it reads a request, so that a caller who cannot use a route at all is refused without
  * learning anything about what the route would accept.
  */
-export function mayHoldPermission(subject: Subject, permission: Permission, roles: RoleTable = ROLES): boolean {
+export function mayHoldPermission(
+  subject: Subject,
+  permission: Permission,
+  roles: RoleTable = ROLES,
+): boolean {
   return subject.grants.some((grant) => roleGrants(roles, grant.role, permission));
 }
 
@@ -122,6 +129,7 @@ function describeScope(permission: Permission, scope: AuthorizationScope): strin
   const parts: string[] = [];
   if (scope.app !== undefined) parts.push(`app "${scope.app}"`);
   if (scope.envType !== undefined) parts.push(`environment type "${scope.envType}"`);
-  if (parts.length === 0) return PERMISSIONS[permission].scope === 'org' ? 'the organisation' : 'an unnamed scope';
+  if (parts.length === 0)
+    return PERMISSIONS[permission].scope === 'org' ? 'the organisation' : 'an unnamed scope';
   return parts.join(', ');
 }

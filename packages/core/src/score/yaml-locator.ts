@@ -27,6 +27,8 @@ export interface ParsedYaml {
   problems: YamlProblem[];
   /** Present when there is a document whose nodes problems can point at. */
   locator: YamlLocator | undefined;
+  /** A syntax error makes the data unreliable; duplicate keys and extra documents do not. */
+  syntaxFailed: boolean;
 }
 
 /**
@@ -129,8 +131,10 @@ export function parseYaml(text: string): ParsedYaml {
     return { line, column: col };
   };
   const list = Array.isArray(documents) ? documents : [];
+  let syntaxFailed = false;
   for (const document of list) {
     for (const error of document.errors) {
+      if (error.code !== 'DUPLICATE_KEY') syntaxFailed = true;
       const message =
         error.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(text, error.pos[0]) : yamlMessage(error.message);
       problems.push({ ...at(error.pos[0]), message, severity: 'error' });
@@ -140,12 +144,15 @@ export function parseYaml(text: string): ParsedYaml {
     }
   }
   // A trailing `---` with nothing after it is harmless; only documents with content count.
-  const [first, ...rest] = list.filter((document) => document.contents !== null);
-  for (const extra of rest) {
+  const withContent = list
+    .map((document, index) => ({ document, number: index + 1 }))
+    .filter(({ document }) => document.contents !== null);
+  const first = withContent[0]?.document;
+  for (const { document: extra, number } of withContent.slice(1)) {
     const offset = extra.contents?.range?.[0] ?? extra.range[0];
     problems.push({
       ...at(offset),
-      message: `a Score file holds exactly one workload, but this is document ${list.indexOf(extra) + 1}: move each workload into its own file`,
+      message: `a Score file holds exactly one workload, but this is document ${number}: move each workload into its own file`,
       severity: 'error',
     });
   }
@@ -153,19 +160,25 @@ export function parseYaml(text: string): ParsedYaml {
     problems.push({
       line: 1,
       column: 1,
-      message: 'the file is empty: a Score workload needs apiVersion: score.dev/v1b1, metadata.name and containers',
+      message:
+        'the file is empty: a Score workload needs apiVersion: score.dev/v1b1, metadata.name and containers',
       severity: 'error',
     });
-    return { value: undefined, problems, locator: undefined };
+    return { value: undefined, problems, locator: undefined, syntaxFailed };
   }
   let value: unknown;
   try {
     value = first.toJS({ maxAliasCount: 1000 });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    problems.push({ ...at(first.range[0]), message: `the document cannot be read: ${reason}`, severity: 'error' });
+    problems.push({
+      ...at(first.range[0]),
+      message: `the document cannot be read (${reason}): simplify its anchors and aliases`,
+      severity: 'error',
+    });
+    syntaxFailed = true;
   }
-  return { value, problems, locator: new YamlLocator(first, lines, text) };
+  return { value, problems, locator: new YamlLocator(first, lines, text), syntaxFailed };
 }
 
 function yamlMessage(message: string): string {

@@ -135,7 +135,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .insertInto('env_types')
     .values([
       envType('development', 0, 'Day-to-day work of developers'),
-      { ...envType('preview', 1, 'Short-lived environments, e.g. one per pull request'), default_ttl_seconds: 72 * HOUR },
+      {
+        ...envType('preview', 1, 'Short-lived environments, e.g. one per pull request'),
+        default_ttl_seconds: 72 * HOUR,
+      },
       envType('staging', 2, 'Pre-production checks'),
       { ...envType('production', 3, 'What users use'), requires_deployer: 1 },
     ])

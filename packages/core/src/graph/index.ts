@@ -1,0 +1,3 @@
+export * from './resource-graph.js';
+export * from './build-resource-graph.js';
+export * from './placeholder-sites.js';

@@ -1,0 +1,3 @@
+export * from './resource-definition.js';
+export * from './match-definition.js';
+export * from './definition-conflicts.js';

@@ -1,0 +1,2 @@
+export * from './diff-workload.js';
+export * from './plan-deployment.js';

@@ -1,0 +1,3 @@
+export * from './provisioned-resource.js';
+export * from './provision-graph.js';
+export * from './workload-outputs.js';

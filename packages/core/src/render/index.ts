@@ -1,0 +1,3 @@
+export * from './expand-template.js';
+export * from './spec-hash.js';
+export * from './render-workloads.js';

@@ -1,0 +1,2 @@
+export * from './resource-requests.js';
+export * from './stable-stringify.js';

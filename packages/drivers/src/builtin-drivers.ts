@@ -1,0 +1,49 @@
+import type { ResourceDefinition, ResourceDriver } from '@paved/core';
+import { createDnsDriver } from './dns/dns-driver.js';
+import { createEchoDriver } from './echo/echo-driver.js';
+import { createEnvironmentDriver } from './environment/environment-driver.js';
+import { createRouteDriver } from './route/route-driver.js';
+import { createServicePortDriver } from './service-port/service-port-driver.js';
+import { createServiceDriver } from './service/service-driver.js';
+import { createVolumeDriver } from './volume/volume-driver.js';
+
+/** Every built-in driver, by id: the registry the server starts with. */
+export function builtinDrivers(): Map<string, ResourceDriver> {
+  const drivers = [
+    createEchoDriver(),
+    createServiceDriver(),
+    createServicePortDriver(),
+    createDnsDriver(),
+    createRouteDriver(),
+    createVolumeDriver(),
+    createEnvironmentDriver(),
+  ];
+  return new Map(drivers.map((driver) => [driver.id, driver]));
+}
+
+/** The resource types every target supports out of the box, each provisioned by its namesake driver. */
+export const BUILTIN_RESOURCE_TYPES = [
+  'service',
+  'service-port',
+  'dns',
+  'route',
+  'volume',
+  'environment',
+] as const;
+
+/**
+ * The fallback definitions for the built-in types: they match every app and environment (class
+ * `default`) and give way to any matching definition the platform team applies.
+ */
+export function defaultDefinitions(): ResourceDefinition[] {
+  return BUILTIN_RESOURCE_TYPES.map((type) => ({
+    name: `default-${type}`,
+    version: 1,
+    type,
+    driver: type,
+    inputs: { values: {}, secrets: {} },
+    criteria: [],
+    fallback: true,
+    ...(type === 'volume' ? { stateful: true } : {}),
+  }));
+}

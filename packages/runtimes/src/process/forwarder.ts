@@ -1,0 +1,111 @@
+/**
+ * The port forwarder of one workload: a detached Node process (`node forwarder.js <spec.json>`)
+ * that owns the workload's stable host ports on 127.0.0.1 and relays each new TCP connection to
+ * the instance named in `routes.json`. Instances listen on their own ephemeral ports, so a
+ * replacement can start beside the old one; switching is one atomic rewrite of the routes file,
+ * read again for every connection whose file changed. Open connections stay with the instance
+ * they were made to until it stops. It is separate from the server so that other workloads reach
+ * this one while the server restarts.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { identify } from './process-identity.js';
+import { writeJsonAtomic } from './state-file.js';
+import type { ForwarderRoutes, ForwarderSpec, ForwarderState } from './forwarder-spec.js';
+
+const specPath = process.argv[2];
+if (specPath === undefined) {
+  process.stderr.write('usage: forwarder <spec.json>\n');
+  process.exit(2);
+}
+const spec = JSON.parse(readFileSync(specPath, 'utf8')) as ForwarderSpec;
+const self = identify(process.pid) ?? { pid: process.pid, startTime: '' };
+
+let routes: ForwarderRoutes | undefined;
+let routesStamp = '';
+function currentRoutes(): ForwarderRoutes | undefined {
+  try {
+    const stat = statSync(spec.routesFile);
+    const stamp = `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
+    if (stamp !== routesStamp) {
+      routes = JSON.parse(readFileSync(spec.routesFile, 'utf8')) as ForwarderRoutes;
+      routesStamp = stamp;
+    }
+  } catch {
+    // No routes yet (the first instance is not ready): refuse connections.
+    return undefined;
+  }
+  return routes;
+}
+
+const sockets = new Set<Socket>();
+function relay(name: string, client: Socket, tried?: number): void {
+  const target = currentRoutes()?.targets[name];
+  if (target === undefined || target === tried) {
+    client.destroy();
+    return;
+  }
+  const upstream = connect({ host: '127.0.0.1', port: target });
+  sockets.add(client);
+  sockets.add(upstream);
+  let connected = false;
+  const close = (): void => {
+    client.destroy();
+    upstream.destroy();
+    sockets.delete(client);
+    sockets.delete(upstream);
+  };
+  upstream.once('connect', () => {
+    connected = true;
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  upstream.on('error', () => {
+    if (connected) {
+      close();
+      return;
+    }
+    // The instance went away between reading the routes and connecting (a switch in progress):
+    // try once more with the routes as they are now. Nothing has been sent yet.
+    upstream.destroy();
+    sockets.delete(upstream);
+    relay(name, client, target);
+  });
+  upstream.on('close', () => {
+    if (connected) close();
+  });
+  client.on('error', close).on('close', close);
+}
+
+function listen(name: string, port: number): Promise<[string, Server, number]> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => relay(name, socket));
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
+      const address = server.address();
+      resolve([name, server, typeof address === 'object' && address !== null ? address.port : port]);
+    });
+  });
+}
+
+try {
+  const bound = await Promise.all(spec.ports.map((port) => listen(port.name, port.hostPort)));
+  const state: ForwarderState = {
+    token: spec.token,
+    process: self,
+    ports: Object.fromEntries(bound.map(([name, , port]) => [name, port])),
+  };
+  writeJsonAtomic(spec.stateFile, state);
+  const shutdown = (): void => {
+    for (const [, server] of bound) server.close();
+    for (const socket of sockets) socket.destroy();
+    process.exit(0);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGHUP', () => undefined);
+} catch (error) {
+  const state: ForwarderState = { token: spec.token, process: self, ports: {}, error: String(error) };
+  writeJsonAtomic(spec.stateFile, state);
+  process.exit(1);
+}

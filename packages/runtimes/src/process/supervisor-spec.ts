@@ -1,0 +1,72 @@
+/**
+ * What the runtime hands a supervisor (`spec.json`, mode 0600 in the data directory: it holds
+ * secret variables) and what the supervisor reports back (`state.json`, rewritten atomically on
+ * every change). Both sides import these types; nothing else crosses between the processes.
+ */
+import type { ResolvedProbe } from '../probes/probe-check.js';
+import type { ProcessIdentity } from './process-identity.js';
+
+export type ReadyCondition = 'started' | 'healthy' | 'complete';
+
+export interface SupervisorSpec {
+  token: string;
+  instance: string;
+  workload: string;
+  /** Where the supervisor writes `SupervisorState`. */
+  stateFile: string;
+  /** Directory of the `<container>.log` files. */
+  logDir: string;
+  uid?: number;
+  gid?: number;
+  graceMs: number;
+  logLimitBytes: number;
+  probeIntervalMs: number;
+  /** Restart delay: `initialMs`, doubled per consecutive crash, at most `maxMs`. */
+  backoff: { initialMs: number; maxMs: number };
+  /** Ready only when this answers as well (the default check of a workload without probes). */
+  workloadCheck?: ResolvedProbe;
+  containers: SupervisedContainer[];
+}
+
+export interface SupervisedContainer {
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** The containers that must reach a condition before this one starts (Score `before`). */
+  waitFor: Record<string, ReadyCondition>;
+  /** Exit code 0 ends it for good (another container waits for it to `complete`). */
+  runsToCompletion: boolean;
+  readinessProbe?: ResolvedProbe;
+  livenessProbe?: ResolvedProbe;
+}
+
+export type SupervisedState = 'waiting' | 'running' | 'exited' | 'completed' | 'failed';
+
+export interface ContainerState {
+  state: SupervisedState;
+  process?: ProcessIdentity;
+  startedAt?: string;
+  /** Times the container was started again after an exit or a failed liveness probe. */
+  restarts: number;
+  exitCode?: number;
+  signal?: string;
+  ready: boolean;
+  /** Ready at least once since it last started (the `healthy` condition and liveness use it). */
+  wasReady: boolean;
+  probeFailures: number;
+  livenessRestarts: number;
+  lastProbe?: { probe: string; ok: boolean; status: string; at: string };
+  message?: string;
+}
+
+export interface SupervisorState {
+  token: string;
+  supervisor: ProcessIdentity;
+  phase: 'running' | 'stopping' | 'stopped';
+  ready: boolean;
+  updatedAt: string;
+  lastWorkloadCheck?: { probe: string; ok: boolean; status: string; at: string };
+  containers: Record<string, ContainerState>;
+}

@@ -1,0 +1,59 @@
+import { PavedError } from '@paved/core';
+import { KyselyAppRepository } from './apps-repository.js';
+import { KyselyEnvTypeRepository } from './env-types-repository.js';
+import { KyselyEnvironmentRepository } from './environments-repository.js';
+import { KyselyRoleGrantRepository } from './grants-repository.js';
+import { KyselyPrincipalRepository } from './principals-repository.js';
+import type { RepositoryContext } from './repository-context.js';
+import type { Dialect, Store } from './store.js';
+import { KyselyTokenRepository } from './tokens-repository.js';
+import { KyselyValueRepository } from './values-repository.js';
+
+/** The Store over one Kysely handle: the database itself, or a transaction of it. */
+export class KyselyStore implements Store {
+  readonly dialect: Dialect;
+  readonly apps: KyselyAppRepository;
+  readonly envTypes: KyselyEnvTypeRepository;
+  readonly environments: KyselyEnvironmentRepository;
+  readonly values: KyselyValueRepository;
+  readonly principals: KyselyPrincipalRepository;
+  readonly tokens: KyselyTokenRepository;
+  readonly grants: KyselyRoleGrantRepository;
+  readonly #context: RepositoryContext;
+
+  constructor(context: RepositoryContext) {
+    this.#context = context;
+    this.dialect = context.dialect;
+    this.apps = new KyselyAppRepository(context);
+    this.envTypes = new KyselyEnvTypeRepository(context);
+    this.environments = new KyselyEnvironmentRepository(context);
+    this.values = new KyselyValueRepository(context);
+    this.principals = new KyselyPrincipalRepository(context);
+    this.tokens = new KyselyTokenRepository(context);
+    this.grants = new KyselyRoleGrantRepository(context);
+  }
+
+  /**
+   * A nested call joins the transaction already running (Kysely cannot begin one inside
+   * another); the outermost call commits, or rolls everything back when `work` throws.
+   *
+   * `transaction` and `close` are bound properties rather than methods so that a copy of the
+   * store (`{ ...store, apps: fake }`, as tests make) keeps them.
+   */
+  readonly transaction = async <T>(work: (store: Store) => Promise<T>): Promise<T> => {
+    if (this.#context.db.isTransaction) return work(this);
+    return this.#context.db
+      .transaction()
+      .execute((trx) => work(new KyselyStore({ ...this.#context, db: trx })));
+  };
+
+  readonly close = async (): Promise<void> => {
+    if (this.#context.db.isTransaction) {
+      throw new PavedError(
+        'INTERNAL',
+        'close() the store that opened the transaction, not the one bound to it',
+      );
+    }
+    await this.#context.db.destroy();
+  };
+}

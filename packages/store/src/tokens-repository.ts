@@ -1,0 +1,104 @@
+import { PavedError } from '@paved/core';
+import type { Selectable } from 'kysely';
+import type { TokenTable } from './database.js';
+import { translateViolations } from './database-errors.js';
+import { normaliseTimestamp, optional, timestamp, type RepositoryContext } from './repository-context.js';
+import type { Token, TokenRepository } from './store.js';
+
+export class KyselyTokenRepository implements TokenRepository {
+  readonly #context: RepositoryContext;
+
+  constructor(context: RepositoryContext) {
+    this.#context = context;
+  }
+
+  async create(token: Omit<Token, 'createdAt' | 'lastUsedAt' | 'revokedAt'>): Promise<Token> {
+    const row: Selectable<TokenTable> = {
+      id: token.id,
+      principal_id: token.principalId,
+      name: token.name,
+      hash: token.hash,
+      created_at: timestamp(this.#context.clock.now()),
+      expires_at: token.expiresAt === undefined ? null : normaliseTimestamp(token.expiresAt, 'expiresAt'),
+      last_used_at: null,
+      revoked_at: null,
+      app: token.app ?? null,
+    };
+    await translateViolations(
+      {
+        // The message must not echo the hash: it identifies a live credential.
+        unique: `token "${token.name}" (id "${token.id}") already exists, or its hash is already in use`,
+        foreignKey: new PavedError('NOT_FOUND', `principal "${token.principalId}" does not exist`),
+      },
+      () => this.#context.db.insertInto('tokens').values(row).execute(),
+    );
+    return toToken(row);
+  }
+
+  /**
+   * Finds the token by its hash whatever its state: callers check `revokedAt` and `expiresAt`
+   * against their clock, so the reason for a refusal can be told apart.
+   */
+  async findByHash(hash: string): Promise<Token | undefined> {
+    const row = await this.#context.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('hash', '=', hash)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toToken(row);
+  }
+
+  async touch(id: string, at: Date): Promise<void> {
+    await this.#context.db
+      .updateTable('tokens')
+      .set({ last_used_at: timestamp(at) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /**
+   * Keeps the first revocation time when revoked twice.
+   * @returns whether the token exists.
+   */
+  async revoke(id: string, at: Date): Promise<boolean> {
+    const result = await this.#context.db
+      .updateTable('tokens')
+      .set({ revoked_at: timestamp(at) })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (result.numUpdatedRows > 0n) return true;
+    const existing = await this.#context.db
+      .selectFrom('tokens')
+      .select('id')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return existing !== undefined;
+  }
+
+  /** Oldest first. */
+  async listFor(principalId: string): Promise<Token[]> {
+    const rows = await this.#context.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('principal_id', '=', principalId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toToken);
+  }
+}
+
+function toToken(row: Selectable<TokenTable>): Token {
+  return {
+    id: row.id,
+    principalId: row.principal_id,
+    name: row.name,
+    hash: row.hash,
+    createdAt: row.created_at,
+    expiresAt: optional(row.expires_at),
+    lastUsedAt: optional(row.last_used_at),
+    revokedAt: optional(row.revoked_at),
+    app: optional(row.app),
+  };
+}

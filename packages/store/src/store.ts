@@ -180,6 +180,174 @@ export interface RoleGrantRepository {
   listFor(subjects: string[]): Promise<RoleGrant[]>;
 }
 
+export type DeploymentStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** One workload of a deployment, as uploaded: the Score text and what it was built from. */
+export interface DeploymentWorkload {
+  name: string;
+  /** The file name the CLI read it from, for error messages. */
+  file: string;
+  /** The Score YAML as uploaded (validated before the deployment was created). */
+  score: string;
+  /** Content hash of the uploaded build context (`sha256:<hex>`) per container using `image: .`. */
+  contexts: Record<string, string>;
+  /** Contents of files a container reads with `source:`, by the path written in the Score file. */
+  fileSources: Record<string, string>;
+  /** Image overrides per container (`--image WORKLOAD[.CONTAINER]=REF`). */
+  images: Record<string, string>;
+}
+
+export interface DeploymentStep {
+  /** validate, request, match, graph, provision, render, plan, apply, record. */
+  name: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+export interface Deployment {
+  app: string;
+  env: string;
+  /** Numbered per environment from 1. */
+  number: number;
+  status: DeploymentStatus;
+  /** Content hash of the full workload set this deployment runs. */
+  setId: string;
+  message?: string;
+  actor: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  steps: DeploymentStep[];
+  /** Every workload the environment runs after this deployment (given ones merged with kept ones). */
+  workloads: DeploymentWorkload[];
+  /** Why it failed or was cancelled, with the evidence. */
+  error?: string;
+  /** The resource graph as JSON, for the portal. */
+  graph?: unknown;
+  /** Rendered workloads with secrets masked, for display and diff. */
+  rendered?: unknown;
+  /** Rendered workloads with secret values, sealed by the server (adoption after restart). */
+  sealedRuntimeSpec?: string;
+}
+
+export interface DeploymentEvent {
+  app: string;
+  env: string;
+  deployment: number;
+  /** Increasing per deployment from 1. */
+  seq: number;
+  time: string;
+  level: 'info' | 'warn' | 'error';
+  type: string;
+  workload?: string;
+  message: string;
+}
+
+export interface ActiveResource {
+  app: string;
+  env: string;
+  uid: string;
+  type: string;
+  class: string;
+  resId: string;
+  definition: string;
+  definitionVersion: number;
+  driver: string;
+  status: 'provisioning' | 'ready' | 'failed' | 'detached';
+  state: unknown;
+  outputs: Record<string, unknown>;
+  /** Secret outputs, sealed by the server as one string. */
+  sealedSecrets?: string;
+  stateful: boolean;
+  updatedAt: string;
+}
+
+/** A host port the platform assigned to one workload port in one environment; stable across deploys. */
+export interface PortAllocation {
+  app: string;
+  env: string;
+  workload: string;
+  port: string;
+  hostPort: number;
+}
+
+/** A route the gateway serves: requests for host + path prefix go to upstream. */
+export interface GatewayRoute {
+  app: string;
+  env: string;
+  workload: string;
+  host: string;
+  path: string;
+  /** `127.0.0.1:<port>` */
+  upstream: string;
+}
+
+export interface DeploymentRepository {
+  /** Creates the next-numbered deployment of the environment, status `queued`. */
+  create(
+    deployment: Omit<Deployment, 'number' | 'status' | 'createdAt' | 'steps'> & { steps?: DeploymentStep[] },
+  ): Promise<Deployment>;
+  get(app: string, env: string, number: number): Promise<Deployment | undefined>;
+  /** Newest first. */
+  list(app: string, env: string, options?: ListOptions): Promise<Page<Deployment>>;
+  /** Deployments with one of these statuses across all environments, oldest first. */
+  listByStatus(statuses: DeploymentStatus[]): Promise<Deployment[]>;
+  /**
+   * Atomically moves the oldest queued deployment of the environment to `running`, but only when
+   * none of that environment is running; returns it, or undefined.
+   */
+  claimNext(app: string, env: string): Promise<Deployment | undefined>;
+  update(
+    app: string,
+    env: string,
+    number: number,
+    patch: Partial<
+      Pick<
+        Deployment,
+        'status' | 'startedAt' | 'finishedAt' | 'steps' | 'error' | 'graph' | 'rendered' | 'sealedRuntimeSpec'
+      >
+    >,
+  ): Promise<Deployment>;
+  /** The last succeeded deployment of the environment (what it runs now). */
+  current(app: string, env: string): Promise<Deployment | undefined>;
+  appendEvent(event: Omit<DeploymentEvent, 'seq' | 'time'> & { time?: string }): Promise<DeploymentEvent>;
+  /** Events with seq > afterSeq, in order. */
+  events(app: string, env: string, number: number, afterSeq?: number): Promise<DeploymentEvent[]>;
+}
+
+export interface ActiveResourceRepository {
+  /** Insert or replace by (app, env, uid). */
+  put(resource: Omit<ActiveResource, 'updatedAt'>): Promise<ActiveResource>;
+  get(app: string, env: string, uid: string): Promise<ActiveResource | undefined>;
+  list(app: string, env: string): Promise<ActiveResource[]>;
+  delete(app: string, env: string, uid: string): Promise<boolean>;
+}
+
+export interface PortAllocationRepository {
+  /**
+   * The host port of each (workload, port) of the environment, allocating new ones from
+   * `range` that no other allocation uses (and `isFree` accepts); existing ones are kept.
+   */
+  allocate(
+    app: string,
+    env: string,
+    wanted: { workload: string; port: string }[],
+    range: { from: number; to: number },
+    isFree?: (port: number) => Promise<boolean>,
+  ): Promise<PortAllocation[]>;
+  list(app: string, env: string): Promise<PortAllocation[]>;
+  /** Frees the environment's allocations (all, or those of one workload). */
+  release(app: string, env: string, workload?: string): Promise<void>;
+}
+
+export interface GatewayRouteRepository {
+  /** Replaces every route of the environment at once. */
+  replace(app: string, env: string, routes: Omit<GatewayRoute, 'app' | 'env'>[]): Promise<void>;
+  list(app?: string, env?: string): Promise<GatewayRoute[]>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly apps: AppRepository;
@@ -189,6 +357,10 @@ export interface Store {
   readonly principals: PrincipalRepository;
   readonly tokens: TokenRepository;
   readonly grants: RoleGrantRepository;
+  readonly deployments: DeploymentRepository;
+  readonly resources: ActiveResourceRepository;
+  readonly ports: PortAllocationRepository;
+  readonly routes: GatewayRouteRepository;
   /** Runs `work` in one database transaction, with repositories bound to it. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

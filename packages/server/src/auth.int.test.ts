@@ -5,7 +5,13 @@ import type { AnyRoute } from './routes/route.js';
 
 /** A concrete URL for a route pattern. */
 function samplePath(route: AnyRoute): string {
-  return route.path.replace('{app}', 'shop').replace('{env}', 'dev').replace('{type}', 'development');
+  return route.path
+    .replace('{app}', 'shop')
+    .replace('{env}', 'dev')
+    .replace('{type}', 'development')
+    .replace('{hash}', `sha256:${'0'.repeat(64)}`)
+    .replace('{n}', '1')
+    .replace('{workload}', 'web');
 }
 
 /** A body the route accepts, so that nothing but the caller decides the answer. */
@@ -14,6 +20,9 @@ function sampleBody(route: AnyRoute): unknown {
   if (route.path === '/api/v1/apps') return { name: 'blog' };
   if (route.path.endsWith('/envs')) return { name: 'qa', type: 'development' };
   if (route.path.endsWith('/values')) return { set: [{ key: 'A', value: '1' }] };
+  if (route.path.endsWith('/deployments')) {
+    return { workloads: [{ file: 'score.yaml', score: 'apiVersion: score.dev/v1b1\n' }], plan: true };
+  }
   throw new Error(`no sample body for ${route.method} ${route.path}; add one`);
 }
 

@@ -14,6 +14,8 @@ import { PROCESS_TARGET } from './routes/environment-routes.js';
 import { toHonoPath } from './routes/route.js';
 import { RouteRegistry } from './routes/route-registry.js';
 import { SecretBox } from './secrets/secret-box.js';
+import type { ContextStore } from './contexts/context-store.js';
+import type { DeploymentEngine } from './deployments/deployment-engine.js';
 import type { ServerContext } from './server-context.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -29,6 +31,14 @@ export interface CreateServerDeps {
   metricsPublic?: boolean;
   /** Largest request body accepted; 1 MiB by default. */
   bodyLimitBytes?: number;
+  /**
+   * The deployment engine and the uploaded contexts (`startServer` builds them around the data
+   * directory); without them the deployment routes answer 503.
+   */
+  deployments?: (context: Omit<ServerContext, 'deployments' | 'contexts'>) => {
+    engine: DeploymentEngine;
+    contexts: ContextStore;
+  };
 }
 
 export interface PavedServer {
@@ -54,7 +64,7 @@ export function createServer(deps: CreateServerDeps): PavedServer {
   const metricsPublic = deps.metricsPublic ?? false;
   for (const route of apiRoutes({ metricsPublic })) registry.register(route);
 
-  const context: ServerContext = {
+  const base: Omit<ServerContext, 'deployments' | 'contexts'> = {
     store: deps.store,
     clock: deps.clock ?? systemClock,
     secrets: new SecretBox(deps.masterKey),
@@ -64,6 +74,11 @@ export function createServer(deps: CreateServerDeps): PavedServer {
     targets: deps.targets ?? [PROCESS_TARGET],
     metricsPublic,
     version: SERVER_VERSION,
+  };
+  const built = deps.deployments?.(base);
+  const context: ServerContext = {
+    ...base,
+    ...(built === undefined ? {} : { deployments: built.engine, contexts: built.contexts }),
   };
 
   const app = new Hono<PavedHonoEnv>();

@@ -37,6 +37,7 @@ for (const engine of TEST_ENGINES) {
       const server = await startServer({
         dataDir,
         port: 0,
+        gatewayPort: 0,
         logDestination: log,
         ...(database.options.databaseUrl === undefined ? {} : { databaseUrl: database.options.databaseUrl }),
         ...extra,

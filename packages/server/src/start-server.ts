@@ -1,12 +1,20 @@
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Clock } from '@paved/core';
 import { PavedError } from '@paved/core';
 import { openStore } from '@paved/store';
+import { builtinDrivers, defaultDefinitions } from '@paved/drivers';
+import { ProcessRuntime, type ProcessRuntimeOptions } from '@paved/runtimes';
 import { createAdaptorServer } from '@hono/node-server';
 import type { DestinationStream } from 'pino';
 import { ensureAdministrator, ensureDataDir, loadOrCreateMasterKey } from './bootstrap.js';
+import { ContextStore } from './contexts/context-store.js';
 import { createServer } from './create-server.js';
+import { DeploymentEngine } from './deployments/deployment-engine.js';
+import { DEFAULT_GATEWAY_PORT, Gateway } from './gateway/gateway.js';
+import { PROCESS_TARGET } from './routes/environment-routes.js';
 import { createLogger } from './observability/logger.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -26,11 +34,20 @@ export interface ServerOptions {
   /** pino level; `info` by default. */
   logLevel?: string;
   clock?: Clock;
-  /**
-   * Port of the gateway that serves apps' routes. Accepted so `paved server --gateway-port` can
-   * pass it; the gateway arrives with the issue that adds routes, until then it is not started.
-   */
+  /** Port of the gateway that serves apps' routes (on `host`); 7080 by default, 0 for any free port. */
   gatewayPort?: number;
+  /**
+   * Where the process target copies build contexts for its workloads; must lie outside the data
+   * directory. Default: `<tmpdir>/paved-<hash of the data directory>/work`.
+   */
+  workDir?: string;
+  /** Largest build context accepted, compressed; 50 MiB by default. */
+  maxContextBytes?: number;
+  /** Tuning of the process target (readiness timeout, probe interval, stop grace), mostly for tests. */
+  processTarget?: Pick<
+    ProcessRuntimeOptions,
+    'readinessTimeoutMs' | 'probeIntervalMs' | 'graceMs' | 'backoff'
+  >;
   /** Targets environments may use; `process` by default. */
   targets?: readonly string[];
   /** Where JSON log lines go; standard output by default. */
@@ -40,6 +57,8 @@ export interface ServerOptions {
 export interface RunningServer {
   /** The URL the server answers at, e.g. `http://127.0.0.1:7070`. */
   url: string;
+  /** The URL of the gateway serving apps' routes, e.g. `http://127.0.0.1:7080`. */
+  gatewayUrl: string;
   close(): Promise<void>;
 }
 
@@ -66,7 +85,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
 
+  const host = options.host ?? DEFAULT_HOST;
+  const runtime = new ProcessRuntime({
+    stateDir: join(dataDir, 'runtime', 'process'),
+    workDir: options.workDir ?? defaultWorkDir(dataDir),
+    ...options.processTarget,
+    onEvent: (event) => logger.info({ workload: event.workload, type: event.type }, event.message),
+  });
+  const gateway = new Gateway({ store, logger });
+  let gatewayPort = options.gatewayPort ?? DEFAULT_GATEWAY_PORT;
+  let engine: DeploymentEngine | undefined;
+
   try {
+    // Workloads of the current deployments are found again, and kept when they are alive.
+    await runtime.init();
     const { app } = createServer({
       store,
       masterKey,
@@ -74,8 +106,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.metricsPublic === undefined ? {} : { metricsPublic: options.metricsPublic }),
       ...(options.targets === undefined ? {} : { targets: options.targets }),
+      deployments: (context) => {
+        const contexts = new ContextStore(dataDir, options.maxContextBytes);
+        engine = new DeploymentEngine({
+          store,
+          secrets: context.secrets,
+          clock: context.clock,
+          logger,
+          runtimes: new Map([[PROCESS_TARGET, runtime]]),
+          drivers: builtinDrivers(),
+          definitions: () => defaultDefinitions(),
+          contexts,
+          gateway: { port: () => gatewayPort, routesChanged: () => gateway.refresh() },
+        });
+        return { engine, contexts };
+      },
     });
-    const host = options.host ?? DEFAULT_HOST;
     const server = createAdaptorServer({ fetch: app.fetch });
     await new Promise<void>((done, fail) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
@@ -100,30 +146,49 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     try {
       await ensureAdministrator(store, { dataDir, url, logger });
+      gatewayPort = await gateway.listen(host, gatewayPort);
+      await engine?.start();
     } catch (error) {
       await new Promise((done) => server.close(done));
+      await gateway.close();
       throw error;
     }
-    logger.info({ url }, 'paved server listening');
+    const gatewayUrl = urlOf(host, gatewayPort);
+    logger.info({ url, gatewayUrl }, 'paved server listening');
 
     let closing: Promise<void> | undefined;
     return {
       url,
+      gatewayUrl,
       close: () =>
         (closing ??= (async () => {
+          // Running stages stop at their next safe point; workloads keep running.
+          await engine?.close();
+          await gateway.close();
           await new Promise<void>((done, fail) => {
             server.close((error) => (error === undefined ? done() : fail(error)));
             // Keep-alive connections would hold close() open until they time out.
             if ('closeAllConnections' in server) server.closeAllConnections();
           });
+          await runtime.close();
           await store.close();
           logger.info({ url }, 'paved server stopped');
         })()),
     };
   } catch (error) {
+    await runtime.close();
     await store.close();
     throw error;
   }
+}
+
+/**
+ * The process target's work directory: outside the data directory (workloads must not reach it),
+ * stable per data directory so a restarted server finds its workloads' copies again.
+ */
+function defaultWorkDir(dataDir: string): string {
+  const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  return join(tmpdir(), `paved-${id}`, 'work');
 }
 
 /** The URL clients use: a wildcard address is reached through loopback on this machine. */

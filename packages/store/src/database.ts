@@ -88,6 +88,78 @@ export interface RoleGrantTable {
   created_at: string;
 }
 
+/**
+ * One row per deployment, numbered per environment. JSON-valued fields are text (`steps`,
+ * `workloads`, `graph`, `rendered`): both engines store text alike, and nothing queries inside
+ * them. `graph` and `rendered` are NULL when absent (the JSON text `null` is a value).
+ */
+export interface DeploymentTable {
+  app: string;
+  env: string;
+  number: number;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  set_id: string;
+  message: string | null;
+  actor: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  steps: string;
+  workloads: string;
+  error: string | null;
+  graph: string | null;
+  rendered: string | null;
+  sealed_runtime_spec: string | null;
+}
+
+export interface DeploymentEventTable {
+  app: string;
+  env: string;
+  deployment: number;
+  seq: number;
+  time: string;
+  level: 'info' | 'warn' | 'error';
+  type: string;
+  workload: string | null;
+  message: string;
+}
+
+/** `state` and `outputs` are JSON text. */
+export interface ActiveResourceTable {
+  app: string;
+  env: string;
+  uid: string;
+  type: string;
+  class: string;
+  res_id: string;
+  definition: string;
+  definition_version: number;
+  driver: string;
+  status: 'provisioning' | 'ready' | 'failed' | 'detached';
+  state: string;
+  outputs: string;
+  sealed_secrets: string | null;
+  stateful: number;
+  updated_at: string;
+}
+
+export interface PortAllocationTable {
+  app: string;
+  env: string;
+  workload: string;
+  port: string;
+  host_port: number;
+}
+
+export interface GatewayRouteTable {
+  app: string;
+  env: string;
+  workload: string;
+  host: string;
+  path: string;
+  upstream: string;
+}
+
 export interface Database {
   apps: AppTable;
   env_types: EnvTypeTable;
@@ -97,4 +169,9 @@ export interface Database {
   principals: PrincipalTable;
   tokens: TokenTable;
   role_grants: RoleGrantTable;
+  deployments: DeploymentTable;
+  deployment_events: DeploymentEventTable;
+  active_resources: ActiveResourceTable;
+  port_allocations: PortAllocationTable;
+  gateway_routes: GatewayRouteTable;
 }

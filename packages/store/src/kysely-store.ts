@@ -1,10 +1,14 @@
 import { PavedError } from '@paved/core';
 import { KyselyAppRepository } from './apps-repository.js';
+import { KyselyDeploymentRepository } from './deployments-repository.js';
 import { KyselyEnvTypeRepository } from './env-types-repository.js';
 import { KyselyEnvironmentRepository } from './environments-repository.js';
 import { KyselyRoleGrantRepository } from './grants-repository.js';
+import { KyselyPortAllocationRepository } from './ports-repository.js';
 import { KyselyPrincipalRepository } from './principals-repository.js';
 import type { RepositoryContext } from './repository-context.js';
+import { KyselyActiveResourceRepository } from './resources-repository.js';
+import { KyselyGatewayRouteRepository } from './routes-repository.js';
 import type { Dialect, Store } from './store.js';
 import { KyselyTokenRepository } from './tokens-repository.js';
 import { KyselyValueRepository } from './values-repository.js';
@@ -19,6 +23,10 @@ export class KyselyStore implements Store {
   readonly principals: KyselyPrincipalRepository;
   readonly tokens: KyselyTokenRepository;
   readonly grants: KyselyRoleGrantRepository;
+  readonly deployments: KyselyDeploymentRepository;
+  readonly resources: KyselyActiveResourceRepository;
+  readonly ports: KyselyPortAllocationRepository;
+  readonly routes: KyselyGatewayRouteRepository;
   readonly #context: RepositoryContext;
 
   constructor(context: RepositoryContext) {
@@ -31,6 +39,10 @@ export class KyselyStore implements Store {
     this.principals = new KyselyPrincipalRepository(context);
     this.tokens = new KyselyTokenRepository(context);
     this.grants = new KyselyRoleGrantRepository(context);
+    this.deployments = new KyselyDeploymentRepository(context);
+    this.resources = new KyselyActiveResourceRepository(context);
+    this.ports = new KyselyPortAllocationRepository(context);
+    this.routes = new KyselyGatewayRouteRepository(context);
   }
 
   /**

@@ -57,6 +57,11 @@ describe.each(TEST_ENGINES)('opening the store [%s]', (engine) => {
           'principals',
           'tokens',
           'role_grants',
+          'deployments',
+          'deployment_events',
+          'active_resources',
+          'port_allocations',
+          'gateway_routes',
         ]),
       );
     } finally {

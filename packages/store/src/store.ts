@@ -357,6 +357,10 @@ export interface Store {
   readonly principals: PrincipalRepository;
   readonly tokens: TokenRepository;
   readonly grants: RoleGrantRepository;
+  readonly deployments: DeploymentRepository;
+  readonly resources: ActiveResourceRepository;
+  readonly ports: PortAllocationRepository;
+  readonly routes: GatewayRouteRepository;
   /** Runs `work` in one database transaction, with repositories bound to it. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

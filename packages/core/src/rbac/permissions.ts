@@ -21,6 +21,21 @@ export const PERMISSIONS = {
   'envs.delete': { scope: 'env-type', description: 'Delete an environment of an environment type.' },
   'values.read': { scope: 'app', description: 'List values and their history (secret values stay hidden).' },
   'values.write': { scope: 'app', description: 'Set and unset values and secrets.' },
+  'deployments.create': {
+    scope: 'env-type',
+    description:
+      'Deploy to, cancel deployments of and upload build contexts for an environment of an environment type.',
+  },
+  'deployments.read': {
+    scope: 'app',
+    description: "List and read an app's deployments and follow their events.",
+  },
+  'status.read': { scope: 'app', description: "Read the status and endpoints of an app's workloads." },
+  'logs.read': { scope: 'app', description: "Read the logs of an app's workloads." },
+  'resources.read': {
+    scope: 'app',
+    description: "List an app's active resources (secret outputs stay hidden).",
+  },
 } as const satisfies Record<string, { scope: PermissionScope; description: string }>;
 
 export type PermissionScope = 'org' | 'app' | 'env-type';

@@ -32,7 +32,7 @@ export function routeHandler(
       }
     }
 
-    const input = await validatedInput(route, c, bodyLimit);
+    const input = await validatedInput(route, c, route.bodyLimitBytes ?? bodyLimit);
 
     if (principal !== undefined && route.permission !== 'public') {
       const scope = await (route.scope ?? defaultScope)(input, server.store);
@@ -40,7 +40,13 @@ export function routeHandler(
       if (!decision.allowed) throw forbidden(decision.reason, route);
     }
 
-    const result = await route.handler({ ...input, principal, requestId: c.get('requestId'), server });
+    const result = await route.handler({
+      ...input,
+      principal,
+      requestId: c.get('requestId'),
+      server,
+      request: c.req.raw,
+    });
     if (result instanceof Response) return result;
     const status = route.status ?? 200;
     if (status === 204) return c.body(null, 204);

@@ -1,4 +1,5 @@
 import { appRoutes } from './app-routes.js';
+import { deploymentRoutes } from './deployment-routes.js';
 import { envTypeRoutes } from './env-type-routes.js';
 import { environmentRoutes } from './environment-routes.js';
 import type { AnyRoute } from './route.js';
@@ -13,5 +14,6 @@ export function apiRoutes(options: SystemRouteOptions): AnyRoute[] {
     ...envTypeRoutes(),
     ...environmentRoutes(),
     ...valueRoutes(),
+    ...deploymentRoutes(),
   ];
 }

@@ -134,7 +134,7 @@ export function environmentRoutes(): AnyRoute[] {
       permission: 'envs.delete',
       summary: 'Delete an environment and its values',
       description:
-        'Resources and workloads arrive with deployments; `deleteData=true` will then also remove stateful resources. Until then it changes nothing.',
+        'Stops and removes its workloads, then its records (deployments, resources, routes). `deleteData=true` also removes the data of stateful resources the target keeps (process: volume directories).',
       params: envParams,
       query: z.object({
         deleteData: z
@@ -145,7 +145,10 @@ export function environmentRoutes(): AnyRoute[] {
       response: z.undefined(),
       status: 204,
       scope: async ({ params }, store) => environmentScope(store, params.app, params.env),
-      handler: async ({ params, server }) => {
+      handler: async ({ params, query, server }) => {
+        const environment = await requireEnvironment(server.store, params.app, params.env);
+        // What runs for the environment goes first; the store then removes its records with it.
+        await server.deployments?.destroyEnvironment(environment, query.deleteData === 'true');
         await server.store.transaction(async (store) => {
           await requireEnvironment(store, params.app, params.env);
           await store.values.deleteScope({ app: params.app, env: params.env });

@@ -21,6 +21,8 @@ export interface RouteContext<Params, Query, Body> extends RouteInput<Params, Qu
   principal: AuthenticatedPrincipal | undefined;
   requestId: string;
   server: ServerContext;
+  /** The raw request, for routes whose body is not JSON (uploads) or that stream. */
+  request: Request;
 }
 
 /**
@@ -55,6 +57,8 @@ export interface RouteDefinition<
   status?: 200 | 201 | 204;
   /** Media type of a successful answer; `application/json` by default. */
   produces?: string;
+  /** Largest JSON body this route accepts, when it needs more than the server's default (1 MiB). */
+  bodyLimitBytes?: number;
   scope?: ScopeResolver<z.output<ParamsSchema>, z.output<QuerySchema>, z.output<BodySchema>>;
   /**
    * Answers the request. Returns the response body (serialised as JSON), or a ready `Response`

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './0001-initial.js';
+import * as deployments from './0002-deployments.js';
 
 /**
  * Every migration, in the order they run. Registered in code rather than found by scanning a
@@ -8,4 +9,5 @@ import * as initial from './0001-initial.js';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
+  '0002-deployments': deployments,
 };

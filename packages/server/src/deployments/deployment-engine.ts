@@ -1,0 +1,397 @@
+import { createServer as createNetServer } from 'node:net';
+import {
+  PavedError,
+  type Clock,
+  type ResourceDefinition,
+  type ResourceDriver,
+  type Runtime,
+  type RuntimeEvent,
+} from '@paved/core';
+import type { Deployment, DeploymentEvent, DeploymentStep, Environment, Store } from '@paved/store';
+import type { Logger } from 'pino';
+import type { ContextStore } from '../contexts/context-store.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { DeploymentEventBus } from './deployment-event-bus.js';
+import type { DeploymentRequest } from './deployment-request.js';
+import {
+  planDeploymentRequest,
+  runDeployment,
+  type DeploymentPlanAnswer,
+  type RunContext,
+} from './run-deployment.js';
+import { mergeWorkloads, setIdOf, workloadsOfRequest } from './workload-set.js';
+
+/** The stages of every deployment, in order; each is recorded as a step. */
+export const DEPLOYMENT_STEPS = [
+  'validate',
+  'request',
+  'match',
+  'graph',
+  'provision',
+  'render',
+  'plan',
+  'apply',
+  'record',
+] as const;
+
+export const INTERRUPTED_MESSAGE = 'the server stopped during this deployment; deploy again';
+
+/** How often the store is asked for work queued by another server replica. */
+const POLL_MS = 1000;
+
+export interface DeploymentEngineOptions {
+  store: Store;
+  secrets: SecretBox;
+  clock: Clock;
+  logger: Logger;
+  /** Target name → runtime. */
+  runtimes: ReadonlyMap<string, Runtime>;
+  drivers: ReadonlyMap<string, ResourceDriver>;
+  /** The definitions matching chooses from (the defaults, plus the platform team's later). */
+  definitions: () => Promise<readonly ResourceDefinition[]> | readonly ResourceDefinition[];
+  contexts: ContextStore;
+  /** The gateway's port, for endpoints in status; and what to tell it when routes change. */
+  gateway: { port: () => number; routesChanged?: () => Promise<void> };
+  /** Host ports given to workload ports on the process target. */
+  portRange?: { from: number; to: number };
+  pollMs?: number;
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Runs deployments: takes requests (validated before anything is stored), queues them per
+ * environment, and runs one at a time per environment through the stages validate → request →
+ * match → graph → provision → render → plan → apply → record, recording every step and event.
+ * One engine per server; several replicas share the queue through `claimNext`.
+ */
+export class DeploymentEngine {
+  readonly events = new DeploymentEventBus();
+  readonly #options: DeploymentEngineOptions;
+  readonly #logger: Logger;
+  /** Environments this engine is draining now, by `app\nenv`. */
+  readonly #draining = new Map<string, Promise<void>>();
+  /** Deployments running here, by `app\nenv\nnumber`. */
+  readonly #running = new Map<string, Running>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: DeploymentEngineOptions) {
+    this.#options = options;
+    this.#logger = options.logger.child({ component: 'deployments' });
+  }
+
+  get store(): Store {
+    return this.#options.store;
+  }
+
+  get gatewayPort(): number {
+    return this.#options.gateway.port();
+  }
+
+  runtimeOf(environment: Environment): Runtime {
+    const runtime = this.#options.runtimes.get(environment.target);
+    if (runtime === undefined) {
+      throw new PavedError(
+        'UNAVAILABLE',
+        `environment "${environment.name}" of app "${environment.app}" uses target "${environment.target}", which this server does not have; its targets are ${[...this.#options.runtimes.keys()].join(', ')}`,
+        { details: { target: environment.target } },
+      );
+    }
+    return runtime;
+  }
+
+  /**
+   * Marks deployments a stopped server left `running` as failed (their stages cannot resume),
+   * then starts taking work.
+   */
+  async start(): Promise<void> {
+    const { store, clock } = this.#options;
+    for (const deployment of await store.deployments.listByStatus(['running'])) {
+      const now = clock.now().toISOString();
+      await store.deployments.update(deployment.app, deployment.env, deployment.number, {
+        status: 'failed',
+        finishedAt: now,
+        error: INTERRUPTED_MESSAGE,
+        steps: deployment.steps.map((step) =>
+          step.status === 'running'
+            ? { ...step, status: 'failed', finishedAt: now, error: INTERRUPTED_MESSAGE }
+            : step.status === 'pending'
+              ? { ...step, status: 'skipped' }
+              : step,
+        ),
+      });
+      await this.appendEvent(deployment, {
+        level: 'error',
+        type: 'deployment.failed',
+        message: INTERRUPTED_MESSAGE,
+      });
+      this.#logger.warn(
+        { app: deployment.app, env: deployment.env, deployment: deployment.number },
+        'marked a deployment interrupted by a server stop as failed',
+      );
+    }
+    this.#timer = setInterval(() => void this.#poll(), this.#options.pollMs ?? POLL_MS);
+    this.#timer.unref();
+    await this.#poll();
+  }
+
+  /** Stops taking work, aborts what runs (marking it failed as interrupted) and waits for it. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const running of this.#running.values()) {
+      running.controller.abort(new PavedError('UNAVAILABLE', INTERRUPTED_MESSAGE));
+    }
+    await Promise.allSettled([...this.#draining.values()]);
+  }
+
+  /**
+   * Validates the request (every problem at once), merges it with the environment's current
+   * workloads and queues it; the worker starts it when the environment is free.
+   */
+  async submit(environment: Environment, request: DeploymentRequest, actor: string): Promise<Deployment> {
+    const { store, contexts } = this.#options;
+    const given = workloadsOfRequest(request, contexts);
+    this.runtimeOf(environment);
+    const current = await store.deployments.current(environment.app, environment.name);
+    const workloads = mergeWorkloads(given, current?.workloads ?? [], request.prune === true);
+    if (workloads.length === 0) {
+      throw PavedError.invalid('the deployment has no workloads; give at least one Score file', [
+        { path: 'workloads', message: 'no workloads given and none running' },
+      ]);
+    }
+    const deployment = await store.deployments.create({
+      app: environment.app,
+      env: environment.name,
+      setId: setIdOf(workloads),
+      actor,
+      workloads,
+      ...(request.message === undefined ? {} : { message: request.message }),
+      steps: DEPLOYMENT_STEPS.map((name): DeploymentStep => ({ name, status: 'pending' })),
+    });
+    await this.appendEvent(deployment, {
+      level: 'info',
+      type: 'deployment.queued',
+      message: `deployment ${deployment.number} queued by ${actor} (${workloads.length} workload${workloads.length === 1 ? '' : 's'})`,
+    });
+    this.#kick(environment.app, environment.name);
+    return deployment;
+  }
+
+  /** What a request would change, with no side effect. */
+  async plan(environment: Environment, request: DeploymentRequest): Promise<DeploymentPlanAnswer> {
+    const given = workloadsOfRequest(request, this.#options.contexts);
+    const runtime = this.runtimeOf(environment);
+    const current = await this.#options.store.deployments.current(environment.app, environment.name);
+    const workloads = mergeWorkloads(given, current?.workloads ?? [], request.prune === true);
+    return planDeploymentRequest(this.#runContext(environment, runtime), workloads, current);
+  }
+
+  /**
+   * Cancels a queued deployment, or stops a running one here; the environment stays on what it
+   * ran before.
+   */
+  async cancel(app: string, env: string, number: number, actor: string): Promise<Deployment> {
+    const { store, clock } = this.#options;
+    const deployment = await store.deployments.get(app, env, number);
+    if (deployment === undefined) throw notFound(app, env, number);
+    if (deployment.status === 'queued') {
+      const now = clock.now().toISOString();
+      const cancelled = await store.deployments.update(app, env, number, {
+        status: 'cancelled',
+        finishedAt: now,
+        error: `cancelled by ${actor} before it started`,
+        steps: deployment.steps.map((step) => ({ ...step, status: 'skipped' })),
+      });
+      await this.appendEvent(cancelled, {
+        level: 'warn',
+        type: 'deployment.cancelled',
+        message: `cancelled by ${actor} before it started`,
+      });
+      this.events.publish(app, env, number, { kind: 'end', deployment: cancelled });
+      return cancelled;
+    }
+    if (deployment.status === 'running') {
+      const running = this.#running.get(runKey(app, env, number));
+      if (running === undefined) {
+        throw new PavedError(
+          'CONFLICT',
+          `deployment ${number} of ${app}/${env} runs on another server replica; cancel it through that server`,
+          { details: { app, env, deployment: number } },
+        );
+      }
+      running.controller.abort(new PavedError('CONFLICT', `cancelled by ${actor}`));
+      await running.done;
+      return (await store.deployments.get(app, env, number)) ?? deployment;
+    }
+    throw new PavedError(
+      'CONFLICT',
+      `deployment ${number} of ${app}/${env} has finished (${deployment.status}); there is nothing to cancel`,
+      { details: { app, env, deployment: number, status: deployment.status } },
+    );
+  }
+
+  /** Removes what the environment runs (environment deletion); the store cascades the rest. */
+  async destroyEnvironment(environment: Environment, deleteData: boolean): Promise<void> {
+    for (const [key, running] of this.#running) {
+      if (key.startsWith(`${environment.app}\n${environment.name}\n`)) {
+        running.controller.abort(new PavedError('CONFLICT', 'the environment is being deleted'));
+        await running.done;
+      }
+    }
+    await this.runtimeOf(environment).destroy(
+      { app: environment.app, env: environment.name },
+      { deleteData },
+    );
+  }
+
+  /** Stores an event and hands it to live followers. Never pass secrets. */
+  async appendEvent(
+    deployment: Pick<Deployment, 'app' | 'env' | 'number'>,
+    event: Pick<DeploymentEvent, 'level' | 'type' | 'message'> & { workload?: string },
+  ): Promise<DeploymentEvent> {
+    const stored = await this.#options.store.deployments.appendEvent({
+      app: deployment.app,
+      env: deployment.env,
+      deployment: deployment.number,
+      level: event.level,
+      type: event.type,
+      message: event.message,
+      ...(event.workload === undefined ? {} : { workload: event.workload }),
+    });
+    this.events.publish(deployment.app, deployment.env, deployment.number, { kind: 'event', event: stored });
+    return stored;
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      const queued = await this.#options.store.deployments.listByStatus(['queued']);
+      for (const deployment of queued) this.#kick(deployment.app, deployment.env);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'looking for queued deployments failed; trying again');
+    }
+  }
+
+  #kick(app: string, env: string): void {
+    if (this.#stopped) return;
+    const key = `${app}\n${env}`;
+    if (this.#draining.has(key)) {
+      // Work arriving while the environment drains is picked up by its loop or the next poll.
+      return;
+    }
+    const drain = (async () => {
+      try {
+        for (;;) {
+          if (this.#stopped) return;
+          const deployment = await this.#options.store.deployments.claimNext(app, env);
+          if (deployment === undefined) return;
+          await this.#run(deployment);
+        }
+      } catch (error) {
+        this.#logger.error({ err: error, app, env }, 'the deployment worker failed');
+      } finally {
+        this.#draining.delete(key);
+      }
+    })();
+    this.#draining.set(key, drain);
+  }
+
+  async #run(deployment: Deployment): Promise<void> {
+    const controller = new AbortController();
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const key = runKey(deployment.app, deployment.env, deployment.number);
+    this.#running.set(key, { controller, done });
+    try {
+      const environment = await this.#options.store.environments.get(deployment.app, deployment.env);
+      const runtime = environment === undefined ? undefined : this.#options.runtimes.get(environment.target);
+      const finished = await runDeployment(
+        environment === undefined || runtime === undefined
+          ? undefined
+          : this.#runContext(environment, runtime),
+        deployment,
+        controller.signal,
+        this,
+      );
+      this.events.publish(deployment.app, deployment.env, deployment.number, {
+        kind: 'end',
+        deployment: finished,
+      });
+      if (finished.status === 'succeeded') await this.#options.gateway.routesChanged?.();
+    } catch (error) {
+      this.#logger.error({ err: error, deployment: deployment.number }, 'recording a deployment failed');
+    } finally {
+      this.#running.delete(key);
+      finish();
+    }
+  }
+
+  #runContext(environment: Environment, runtime: Runtime): RunContext {
+    const { store, secrets, clock, drivers, definitions, contexts, portRange } = this.#options;
+    return {
+      environment,
+      runtime,
+      store,
+      secrets,
+      clock,
+      drivers,
+      definitions,
+      contexts,
+      portRange: portRange ?? { from: 20000, to: 29999 },
+      isPortFree,
+      logger: this.#logger,
+    };
+  }
+}
+
+/** Runtime events, queued in order onto the store (the sink a runtime gets is synchronous). */
+export function eventSink(
+  engine: DeploymentEngine,
+  deployment: Pick<Deployment, 'app' | 'env' | 'number'>,
+): { sink: (event: RuntimeEvent) => void; flush: () => Promise<void> } {
+  let chain = Promise.resolve();
+  return {
+    sink: (event) => {
+      chain = chain
+        .then(() =>
+          engine.appendEvent(deployment, {
+            level: event.level,
+            type: event.type,
+            message: event.container === undefined ? event.message : `[${event.container}] ${event.message}`,
+            ...(event.workload === undefined ? {} : { workload: event.workload }),
+          }),
+        )
+        .then(() => undefined)
+        .catch(() => undefined);
+    },
+    flush: () => chain,
+  };
+}
+
+function runKey(app: string, env: string, number: number): string {
+  return `${app}\n${env}\n${number}`;
+}
+
+function notFound(app: string, env: string, number: number): PavedError {
+  return new PavedError(
+    'NOT_FOUND',
+    `deployment ${number} of ${app}/${env} does not exist; paved deployments list ${app} ${env} shows them`,
+    { details: { app, env, deployment: number } },
+  );
+}
+
+/** Whether nothing listens on 127.0.0.1:port now. */
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createNetServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}

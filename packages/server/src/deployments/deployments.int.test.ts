@@ -1,0 +1,472 @@
+/**
+ * The deployment engine end to end through a real server: contexts uploaded, Score in, processes
+ * running behind the gateway, status, events, queueing, cancel, failures with evidence, restarts.
+ */
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '@paved/store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer, type ServerOptions } from '../start-server.js';
+import { LogCapture } from '../testing/test-server.js';
+import { contextOf, rawTarball, type ContextTarball } from '../testing/context-tarball.js';
+
+const SERVER_JS = `
+import { createServer } from 'node:http';
+const name = process.env.NAME ?? 'app';
+createServer(async (req, res) => {
+  if (req.url === '/healthz') { res.end(process.env.HEALTHY === 'no' ? (res.statusCode = 500, 'sick') : 'ok'); return; }
+  let upstream;
+  if (process.env.USERS_URL) {
+    upstream = await (await fetch(process.env.USERS_URL + '/users')).json();
+  }
+  console.log('served ' + req.url);
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ name, version: process.env.VERSION ?? '1', path: req.url, host: req.headers['x-forwarded-host'], upstream }));
+}).listen(Number(process.env.PORT), '127.0.0.1', () => console.log(name + ' listening'));
+`;
+
+function usersScore(extra = ''): string {
+  return `apiVersion: score.dev/v1b1
+metadata:
+  name: users
+service:
+  ports:
+    http:
+      port: 8081
+containers:
+  main:
+    image: .
+    command: ["node", "server.mjs"]
+    variables:
+      NAME: users${extra}
+`;
+}
+
+function webScore(options: { version?: string; healthy?: boolean; usersPort?: string } = {}): string {
+  return `apiVersion: score.dev/v1b1
+metadata:
+  name: web
+service:
+  ports:
+    www:
+      port: 8080
+containers:
+  main:
+    image: .
+    command: ["node", "server.mjs"]
+    variables:
+      NAME: web
+      VERSION: "${options.version ?? '1'}"
+      HEALTHY: "${options.healthy === false ? 'no' : 'yes'}"
+      USERS_URL: http://\${resources.users.hostname}:\${resources.users.${options.usersPort ?? 'port'}}
+    readinessProbe:
+      httpGet:
+        path: /healthz
+        port: 8080
+resources:
+  users:
+    type: service-port
+    params:
+      workload: users
+      port: http
+  dns:
+    type: dns
+  route:
+    type: route
+    params:
+      host: \${resources.dns.host}
+      path: /
+      port: www
+`;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the assertions are the types of API answers */
+interface DeploymentEventJson {
+  seq: number;
+  type: string;
+  message: string;
+}
+
+interface Api {
+  server: RunningServer;
+  token: string;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; text: string }>;
+}
+
+describe('deployments on the process target', () => {
+  let root: string;
+  let dataDir: string;
+  let api: Api;
+  let context: ContextTarball;
+  const log = new LogCapture();
+
+  async function start(extra: Partial<ServerOptions> = {}): Promise<Api> {
+    const server = await startServer({
+      dataDir,
+      port: 0,
+      gatewayPort: 0,
+      logDestination: log,
+      workDir: join(root, 'work'),
+      processTarget: { readinessTimeoutMs: 5000, probeIntervalMs: 200, graceMs: 1000 },
+      ...extra,
+    });
+    const { token } = JSON.parse(await readFile(join(dataDir, 'credentials.json'), 'utf8')) as {
+      token: string;
+    };
+    return {
+      server,
+      token,
+      async call(method, path, body, headers = {}) {
+        const response = await fetch(`${server.url}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined || body instanceof Uint8Array
+              ? {}
+              : { 'content-type': 'application/json' }),
+            ...headers,
+          },
+          ...(body === undefined ? {} : { body: body instanceof Uint8Array ? body : JSON.stringify(body) }),
+        });
+        const text = await response.text();
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        return { status: response.status, body: parsed, text };
+      },
+    };
+  }
+
+  const deploy = (
+    env: string,
+    workloads: { file: string; score: string }[],
+    extra: Record<string, unknown> = {},
+  ) =>
+    api.call('POST', `/api/v1/apps/shop/envs/${env}/deployments`, {
+      workloads: workloads.map((workload) => ({ ...workload, contexts: { main: context.hash } })),
+      ...extra,
+    });
+
+  async function waitFor(env: string, number: number, timeoutMs = 30_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { body } = await api.call('GET', `/api/v1/apps/shop/envs/${env}/deployments/${number}`);
+      if (['succeeded', 'failed', 'cancelled'].includes(body.status)) return body;
+      if (Date.now() > deadline) throw new Error(`deployment ${number} still ${body.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Calls the gateway with a Host header: `*.localhost` does not resolve in Node. */
+  function viaGateway(host: string, path: string): Promise<{ status: number; text: string }> {
+    const url = new URL(api.server.gatewayUrl);
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(
+        { host: url.hostname, port: Number(url.port), path, headers: { host: `${host}:${url.port}` } },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+  }
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'paved-deployments-'));
+    // Workloads run as nobody when the tests run as root: they must traverse to the workDir.
+    await chmod(root, 0o711);
+    dataDir = join(root, '.paved');
+    api = await start();
+    context = await contextOf({ 'server.mjs': SERVER_JS });
+    expect((await api.call('POST', '/api/v1/apps', { name: 'shop' })).status).toBe(201);
+    for (const env of ['dev', 'qa']) {
+      expect(
+        (await api.call('POST', '/api/v1/apps/shop/envs', { name: env, type: 'development' })).status,
+      ).toBe(201);
+    }
+  });
+
+  afterAll(async () => {
+    if (api !== undefined) {
+      for (const env of ['dev', 'qa']) await api.call('DELETE', `/api/v1/apps/shop/envs/${env}`);
+      await api.server.close();
+    }
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('receives build contexts, checking hash, size and entries', async () => {
+    const path = `/api/v1/apps/shop/contexts/${context.hash}`;
+    expect((await api.call('HEAD', path)).status).toBe(404);
+    const put = await api.call('PUT', path, context.gzip, { 'content-type': 'application/gzip' });
+    expect(put.status).toBe(201);
+    expect(put.body).toEqual({ hash: context.hash, bytes: context.gzip.length });
+    expect((await api.call('HEAD', path)).status).toBe(200);
+
+    const other = await contextOf({ 'a.txt': 'a' });
+    const mismatch = await api.call(
+      'PUT',
+      `/api/v1/apps/shop/contexts/${other.hash.replace(/.$/, (c) => (c === '0' ? '1' : '0'))}`,
+      other.gzip,
+      {
+        'content-type': 'application/gzip',
+      },
+    );
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.error.message).toContain(`hashes to ${other.hash}`);
+
+    for (const entry of [
+      { path: '../escape.txt', content: 'x' },
+      { path: '/etc/evil', content: 'x' },
+      { path: 'link', type: 'symlink' as const, linkpath: '../../outside' },
+      { path: 'dev', type: 'chardev' as const },
+    ]) {
+      const unsafe = rawTarball(entry);
+      const answer = await api.call('PUT', `/api/v1/apps/shop/contexts/${unsafe.hash}`, unsafe.gzip, {
+        'content-type': 'application/gzip',
+      });
+      expect(answer.status, entry.path).toBe(400);
+      expect(answer.body.error.message).toContain('unsafe entries');
+      expect((await api.call('HEAD', `/api/v1/apps/shop/contexts/${unsafe.hash}`)).status).toBe(404);
+    }
+  });
+
+  it('refuses a context over the limit with 413', async () => {
+    const small = await start({ maxContextBytes: 64 });
+    try {
+      const big = await contextOf({ 'big.txt': 'x'.repeat(10_000) + Math.random().toString() });
+      const answer = await small.call('PUT', `/api/v1/apps/shop/contexts/${big.hash}`, big.gzip, {
+        'content-type': 'application/gzip',
+      });
+      expect(answer.status).toBe(413);
+      expect(answer.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    } finally {
+      await small.server.close();
+    }
+  });
+
+  it('validates every Score file before storing anything, naming the files', async () => {
+    const answer = await deploy('dev', [
+      { file: 'users/score.yaml', score: 'apiVersion: score.dev/v1b1\nmetadata: {}\ncontainers: {}\n' },
+      { file: 'web/score.yaml', score: webScore().replace('image: .', 'image: 42') },
+    ]);
+    expect(answer.status).toBe(400);
+    const files = answer.body.error.details.problems.map((problem: { file: string }) => problem.file);
+    expect(new Set(files)).toEqual(new Set(['users/score.yaml', 'web/score.yaml']));
+    expect((await api.call('GET', '/api/v1/apps/shop/envs/dev/deployments')).body.items).toEqual([]);
+  });
+
+  it('deploys two workloads, serves the route through the gateway, and reports status and events', async () => {
+    const plan = await deploy(
+      'dev',
+      [
+        { file: 'users/score.yaml', score: usersScore() },
+        { file: 'web/score.yaml', score: webScore() },
+      ],
+      { plan: true },
+    );
+    expect(plan.status).toBe(200);
+    expect(plan.body.workloads.map((w: { name: string; action: string }) => [w.name, w.action])).toEqual([
+      ['users', 'create'],
+      ['web', 'create'],
+    ]);
+
+    const created = await deploy(
+      'dev',
+      [
+        { file: 'users/score.yaml', score: usersScore() },
+        { file: 'web/score.yaml', score: webScore() },
+      ],
+      { message: 'first' },
+    );
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      number: 1,
+      status: 'queued',
+      message: 'first',
+      setId: expect.stringMatching(/^sha256:/),
+    });
+    const finished = await waitFor('dev', 1);
+    expect(finished.error).toBeUndefined();
+    expect(finished.status).toBe('succeeded');
+    expect(
+      finished.steps.map((step: { name: string; status: string }) => `${step.name}:${step.status}`),
+    ).toEqual([
+      'validate:succeeded',
+      'request:succeeded',
+      'match:succeeded',
+      'graph:succeeded',
+      'provision:succeeded',
+      'render:succeeded',
+      'plan:succeeded',
+      'apply:succeeded',
+      'record:succeeded',
+    ]);
+
+    const answer = await viaGateway('web-dev-shop.localhost', '/hello');
+    expect(answer.status).toBe(200);
+    const served = JSON.parse(answer.text);
+    expect(served).toMatchObject({
+      name: 'web',
+      path: '/hello',
+      host: expect.stringContaining('web-dev-shop.localhost'),
+    });
+    expect(served.upstream).toMatchObject({ name: 'users', path: '/users' });
+
+    const missing = await viaGateway('nobody.localhost', '/');
+    expect(missing.status).toBe(404);
+    expect(missing.text).toContain('nobody.localhost');
+
+    const status = await api.call('GET', '/api/v1/apps/shop/envs/dev/status');
+    expect(status.status).toBe(200);
+    const port = new URL(api.server.gatewayUrl).port;
+    expect(status.body.deployment).toBe(1);
+    const web = status.body.workloads.find((w: { name: string }) => w.name === 'web');
+    expect(web).toMatchObject({
+      state: 'ready',
+      ready: true,
+      endpoints: [`http://web-dev-shop.localhost:${port}/`],
+    });
+
+    // The SSE stream replays every event and ends with the deployment.
+    const sse = await fetch(`${api.server.url}/api/v1/apps/shop/envs/dev/deployments/1/events`, {
+      headers: { authorization: `Bearer ${api.token}` },
+    });
+    expect(sse.headers.get('content-type')).toContain('text/event-stream');
+    const text = await sse.text();
+    const events = text
+      .split('\n\n')
+      .filter((block) => block.includes('event: deployment-event'))
+      .map(
+        (block) =>
+          JSON.parse(
+            block
+              .split('\n')
+              .find((line) => line.startsWith('data: '))!
+              .slice(6),
+          ) as DeploymentEventJson,
+      );
+    const started = events
+      .filter((event) => event.type === 'step.started')
+      .map((event) => event.message.split(' ')[0]);
+    expect(started).toEqual([
+      'validate',
+      'request',
+      'match',
+      'graph',
+      'provision',
+      'render',
+      'plan',
+      'apply',
+      'record',
+    ]);
+    expect(events.map((event) => event.seq)).toEqual(events.map((_event, index) => index + 1));
+    expect(events.some((event) => event.type === 'resource.provisioned')).toBe(true);
+    expect(
+      events.some((event) => event.type === 'workload.ready' || event.type === 'workload.starting'),
+    ).toBe(true);
+    expect(text).toMatch(/event: end\ndata: .*"status":"succeeded"/);
+
+    const logs = await api.call('GET', '/api/v1/apps/shop/envs/dev/workloads/web/logs?tail=50');
+    expect(logs.status).toBe(200);
+    expect(logs.text).toContain('served /hello');
+
+    const resources = await api.call('GET', '/api/v1/apps/shop/envs/dev/resources');
+    expect(resources.body.items.map((r: { type: string }) => r.type).sort()).toEqual([
+      'dns',
+      'route',
+      'service-port',
+    ]);
+  });
+
+  it('fails a deployment with a missing output at render, naming workload, variable and placeholder; the old one keeps serving', async () => {
+    const answer = await deploy('dev', [
+      { file: 'web/score.yaml', score: webScore({ version: '2', usersPort: 'prot' }) },
+    ]);
+    expect(answer.body.number).toBe(2);
+    const failed = await waitFor('dev', 2);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toContain('workload "web" variable USERS_URL');
+    expect(failed.error).toContain('${resources.users.prot}');
+    expect(failed.steps.find((step: { name: string }) => step.name === 'render').status).toBe('failed');
+    expect(failed.steps.find((step: { name: string }) => step.name === 'apply').status).toBe('skipped');
+    expect(JSON.parse((await viaGateway('web-dev-shop.localhost', '/')).text).version).toBe('1');
+  });
+
+  it('fails on a readiness probe that never passes, with evidence, and keeps the old instance serving', async () => {
+    const answer = await deploy('dev', [
+      { file: 'web/score.yaml', score: webScore({ version: '3', healthy: false }) },
+    ]);
+    expect(answer.body.number).toBe(3);
+    const failed = await waitFor('dev', 3);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toContain('workload "web"');
+    expect(failed.error).toContain('/healthz');
+    expect(failed.error).toContain('web listening');
+    expect(JSON.parse((await viaGateway('web-dev-shop.localhost', '/')).text).version).toBe('1');
+    const status = await api.call('GET', '/api/v1/apps/shop/envs/dev/status');
+    expect(status.body.deployment).toBe(1);
+  });
+
+  it('queues a second deployment while the first runs, and cancels a queued one', async () => {
+    const first = await deploy('qa', [{ file: 'users/score.yaml', score: usersScore() }]);
+    const second = await deploy('qa', [{ file: 'users/score.yaml', score: usersScore('-2') }]);
+    const third = await deploy('qa', [{ file: 'users/score.yaml', score: usersScore('-3') }]);
+    expect([first.body.number, second.body.number, third.body.number]).toEqual([1, 2, 3]);
+    expect(second.body.status).toBe('queued');
+    const cancelled = await api.call('POST', '/api/v1/apps/shop/envs/qa/deployments/3/cancel');
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+    expect((await waitFor('qa', 1)).status).toBe('succeeded');
+    const secondDone = await waitFor('qa', 2);
+    expect(secondDone.status).toBe('succeeded');
+    expect(Date.parse(secondDone.startedAt)).toBeGreaterThanOrEqual(
+      Date.parse((await waitFor('qa', 1)).finishedAt),
+    );
+    expect((await api.call('POST', '/api/v1/apps/shop/envs/qa/deployments/3/cancel')).status).toBe(409);
+    const list = await api.call('GET', '/api/v1/apps/shop/envs/qa/deployments');
+    expect(list.body.items.map((d: { number: number; status: string }) => `${d.number}:${d.status}`)).toEqual(
+      ['3:cancelled', '2:succeeded', '1:succeeded'],
+    );
+  });
+
+  it('keeps workloads serving across a restart and marks an interrupted deployment failed', async () => {
+    await api.server.close();
+    // A deployment a crashed server left running.
+    const store = await openStore({ dataDir });
+    try {
+      const current = await store.deployments.current('shop', 'dev');
+      await store.deployments.create({
+        app: 'shop',
+        env: 'dev',
+        setId: 'sha256:x',
+        actor: 'test',
+        workloads: current!.workloads,
+      });
+      const claimed = await store.deployments.claimNext('shop', 'dev');
+      expect(claimed?.status).toBe('running');
+    } finally {
+      await store.close();
+    }
+    api = await start();
+    const interrupted = await waitFor('dev', 4);
+    expect(interrupted.status).toBe('failed');
+    expect(interrupted.error).toBe('the server stopped during this deployment; deploy again');
+    const answer = await viaGateway('web-dev-shop.localhost', '/after-restart');
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text).version).toBe('1');
+  });
+});

@@ -1,0 +1,193 @@
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PavedError } from '@paved/core';
+import type { Store } from '@paved/store';
+import type { Logger } from 'pino';
+import { RouteTable } from './route-table.js';
+
+export const DEFAULT_GATEWAY_PORT = 7080;
+
+/** How often routes are read again, so changes made by another server replica show up. */
+const REFRESH_MS = 3000;
+
+/** Hop-by-hop headers are for one connection only and are not forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+export interface GatewayOptions {
+  store: Store;
+  logger: Logger;
+  refreshMs?: number;
+}
+
+/**
+ * The gateway: serves apps' `route` resources to their users by host and path, as a reverse
+ * proxy to the workloads' host ports. It runs inside the server process for now; it only reads
+ * the routes the deployment engine records, so it can move into its own process (`paved gateway`)
+ * unchanged. Traffic through it is the apps' own and is never authenticated by Paved.
+ */
+export class Gateway {
+  readonly #store: Store;
+  readonly #logger: Logger;
+  readonly #refreshMs: number;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  #table = new RouteTable([]);
+  #server: Server | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(options: GatewayOptions) {
+    this.#store = options.store;
+    this.#logger = options.logger.child({ component: 'gateway' });
+    this.#refreshMs = options.refreshMs ?? REFRESH_MS;
+  }
+
+  /** Reads the routes again now (after a deployment is recorded). */
+  async refresh(): Promise<void> {
+    this.#refreshing ??= (async () => {
+      try {
+        this.#table = new RouteTable(await this.#store.routes.list());
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'gateway: reading routes failed; serving the last ones read');
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** Listens on host:port (0 = any free port); returns the port. */
+  async listen(host: string, port: number): Promise<number> {
+    await this.refresh();
+    const server = createServer((request, response) => this.#handle(request, response));
+    await new Promise<void>((done, fail) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        fail(
+          new PavedError(
+            'UNAVAILABLE',
+            error.code === 'EADDRINUSE'
+              ? `gateway port ${port} on ${host} is in use; stop what uses it or pass --gateway-port`
+              : `the gateway cannot listen on ${host}:${port}: ${error.message}`,
+            { cause: error },
+          ),
+        ),
+      );
+      server.listen(port, host, () => done());
+    });
+    this.#server = server;
+    this.#timer = setInterval(() => void this.refresh(), this.#refreshMs);
+    this.#timer.unref();
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    const server = this.#server;
+    this.#server = undefined;
+    if (server !== undefined) {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+    }
+    await this.#refreshing;
+    this.#agent.destroy();
+  }
+
+  #handle(request: IncomingMessage, response: ServerResponse): void {
+    const hostHeader = request.headers.host ?? '';
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const route = this.#table.match(hostHeader, path);
+    if (route === undefined) {
+      page(
+        response,
+        404,
+        'No route',
+        `Paved's gateway has no route for host "${hostHeader}" and path "${path}".`,
+      );
+      return;
+    }
+    const [upstreamHost, upstreamPort] = splitUpstream(route.upstream);
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    const client = request.socket.remoteAddress ?? '';
+    const forwardedFor = request.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = forwardedFor === undefined ? client : `${String(forwardedFor)}, ${client}`;
+    headers['x-forwarded-host'] = hostHeader;
+    headers['x-forwarded-proto'] = 'http';
+
+    const upstream = httpRequest(
+      {
+        host: upstreamHost,
+        port: upstreamPort,
+        method: request.method,
+        path: request.url,
+        headers,
+        agent: this.#agent,
+      },
+      (answer) => {
+        const answerHeaders: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(answer.headers)) {
+          if (value !== undefined && !HOP_BY_HOP.has(name)) answerHeaders[name] = value;
+        }
+        response.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
+        answer.pipe(response);
+        answer.on('error', () => response.destroy());
+      },
+    );
+    upstream.on('error', (error: NodeJS.ErrnoException) => {
+      this.#logger.debug({ upstream: route.upstream, code: error.code }, 'gateway: upstream failed');
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      page(
+        response,
+        502,
+        'Bad gateway',
+        `The workload "${route.workload}" of ${route.app}/${route.env} does not answer (${error.code ?? error.message}).`,
+      );
+    });
+    // A client that goes away stops the upstream request too.
+    response.on('close', () => {
+      if (!response.writableFinished) upstream.destroy();
+    });
+    request.pipe(upstream);
+  }
+}
+
+function splitUpstream(upstream: string): [string, number] {
+  const colon = upstream.lastIndexOf(':');
+  return [upstream.slice(0, colon), Number(upstream.slice(colon + 1))];
+}
+
+function page(response: ServerResponse, status: number, title: string, message: string): void {
+  const body = `<!doctype html>\n<html><head><title>${status} ${escapeHtml(title)}</title></head><body><h1>${status} ${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>\n`;
+  response.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+export const deploymentStepSchema = z.object({
+  name: z.string(),
+  status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  error: z.string().optional(),
+});
+
+export const deploymentSchema = z.object({
+  app: z.string(),
+  env: z.string(),
+  number: z.number().int(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  setId: z.string(),
+  message: z.string().optional(),
+  actor: z.string(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  steps: z.array(deploymentStepSchema),
+  error: z.string().optional(),
+  workloads: z
+    .array(z.string())
+    .meta({ description: 'The workloads the environment runs after this deployment.' }),
+});
+
+export const deploymentPlanSchema = z.object({
+  app: z.string(),
+  env: z.string(),
+  workloads: z.array(
+    z.object({
+      name: z.string(),
+      action: z.string(),
+      reason: z.string(),
+      changes: z.array(
+        z.object({ field: z.string(), before: z.string().optional(), after: z.string().optional() }),
+      ),
+    }),
+  ),
+  resources: z.array(z.object({ uid: z.string(), type: z.string(), action: z.string(), reason: z.string() })),
+  summary: z.string(),
+});
+
+export const statusSchema = z.object({
+  app: z.string(),
+  env: z.string(),
+  deployment: z.number().int().nullable(),
+  workloads: z.array(
+    z.object({
+      name: z.string(),
+      state: z.enum(['starting', 'running', 'ready', 'failed', 'stopped']),
+      ready: z.boolean(),
+      deployment: z.number().int().optional(),
+      endpoints: z.array(z.string()),
+      containers: z.array(
+        z.object({
+          name: z.string(),
+          state: z.string(),
+          restarts: z.number().int(),
+          exitCode: z.number().int().optional(),
+        }),
+      ),
+      message: z.string().optional(),
+    }),
+  ),
+});
+
+export const activeResourceSchema = z.object({
+  uid: z.string(),
+  type: z.string(),
+  class: z.string(),
+  id: z.string(),
+  definition: z.string(),
+  definitionVersion: z.number().int(),
+  driver: z.string(),
+  status: z.string(),
+  stateful: z.boolean(),
+  outputs: z.record(z.string(), z.unknown()),
+  secrets: z
+    .record(z.string(), z.string())
+    .meta({ description: 'Secret outputs, names only: every value reads (secret).' }),
+  updatedAt: z.string(),
+});
+
+export const contextUploadSchema = z.object({ hash: z.string(), bytes: z.number().int() });

@@ -28,7 +28,9 @@ beforeAll(async () => {
   dataDir = join(root, 'data');
   await mkdir(join(root, 'home'));
   const base = isolatedEnv(join(root, 'home'));
-  server = await startPavedServer(['--port', '0', '--data-dir', dataDir], { env: base });
+  server = await startPavedServer(['--port', '0', '--gateway-port', '0', '--data-dir', dataDir], {
+    env: base,
+  });
   env = { ...base, PAVED_URL: server.url, PAVED_DATA_DIR: dataDir };
 });
 
@@ -293,7 +295,10 @@ describe('the installed command', () => {
   });
 
   it('stops the server cleanly on SIGTERM', async () => {
-    const other = await startPavedServer(['--port', '0', '--data-dir', join(root, 'second')], { env });
+    const other = await startPavedServer(
+      ['--port', '0', '--gateway-port', '0', '--data-dir', join(root, 'second')],
+      { env },
+    );
     // Right after the listening line, to catch a server that is not yet ready for the signal.
     expect(await other.stop()).toBe(0);
     expect(other.output()).toContain('Stopping Paved');

@@ -10,7 +10,8 @@ export const DEFAULT_DATA_DIR = './.paved';
 /** Where the CLI reads and writes; the process's by default, replaced in tests. */
 export interface CliIo {
   stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  /** Progress displays redraw in place when it is a terminal (`isTTY`), `columns` wide. */
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   env: Record<string, string | undefined>;
   cwd: string;
   /** Handed to the API client; the global fetch when absent. */

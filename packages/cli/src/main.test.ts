@@ -27,12 +27,18 @@ describe('the command tree', () => {
       'apps delete',
       'apps get',
       'apps list',
+      'deploy',
+      'deployments cancel',
+      'deployments get',
+      'deployments list',
       'envs create',
       'envs delete',
       'envs get',
       'envs list',
+      'logs',
       'score validate',
       'server',
+      'status',
       'values history',
       'values list',
       'values set',
@@ -41,7 +47,7 @@ describe('the command tree', () => {
     ]);
   });
 
-  it.each([[], ['apps'], ['envs'], ['values'], ['score'], ...leaves])(
+  it.each([[], ['apps'], ['envs'], ['values'], ['score'], ['deployments'], ...leaves])(
     'paved %s --help has examples and exits 0',
     async (...path: string[]) => {
       const run = await runCli([...path, '--help']);
@@ -59,6 +65,9 @@ describe('the command tree', () => {
     ['values', 'history'],
     ['whoami'],
     ['score', 'validate'],
+    ['status'],
+    ['deployments', 'list'],
+    ['deployments', 'get'],
   ])('read command %s %s takes -o json|yaml|table', async (...path: string[]) => {
     const run = await runCli([...path, '--help']);
     expect(run.stdout).toContain('-o, --output <format>');

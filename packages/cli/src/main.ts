@@ -3,9 +3,13 @@ import { Command, Option } from 'commander';
 import { CliContext, DEFAULT_DATA_DIR, DEFAULT_URL, processIo } from './cli-context.js';
 import type { CliIo } from './cli-context.js';
 import { registerAppsCommands } from './commands/apps.js';
+import { registerDeployCommand } from './commands/deploy.js';
+import { registerDeploymentsCommands } from './commands/deployments.js';
 import { registerEnvsCommands } from './commands/envs.js';
+import { registerLogsCommand } from './commands/logs.js';
 import { registerScoreCommands } from './commands/score.js';
 import { registerServerCommand } from './commands/server.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerValuesCommands } from './commands/values.js';
 import { registerWhoamiCommand } from './commands/whoami.js';
 import { reportError } from './report-error.js';
@@ -64,13 +68,17 @@ Examples:
   $ paved envs create shop dev --type development
   $ paved values set shop dev LOG_LEVEL=debug
   $ paved score validate score.yaml
+  $ paved deploy shop dev */score.yaml --wait
+  $ paved status shop dev
+  $ paved logs shop dev frontend --follow
 
 Credentials, in order: PAVED_TOKEN; the token "paved login" saved for exactly this server URL
 (~/.config/paved/credentials.json, honouring XDG_CONFIG_HOME); the data directory's
 credentials.json, only when its "url" is the server the CLI talks to.
 
-Exit codes: 0 ok, 2 invalid input, 3 not found, 4 not authenticated or not allowed, 5 conflict,
-6 a driver or target failed or the server is unavailable, 70 internal error.
+Exit codes: 0 ok, 2 invalid input, 3 not found, 4 not authenticated or not allowed, 5 conflict
+(also: a followed deployment was cancelled), 6 a driver or target failed (also: a followed
+deployment failed) or the server is unavailable, 70 internal error.
 
 Read commands take -o json|yaml|table (table by default). PAVED_DEBUG=1 prints stack traces.
 Run "paved COMMAND --help" for each command's flags and examples.`,
@@ -81,6 +89,10 @@ Run "paved COMMAND --help" for each command's flags and examples.`,
   registerAppsCommands(program, context);
   registerEnvsCommands(program, context);
   registerValuesCommands(program, context);
+  registerDeployCommand(program, context);
+  registerStatusCommand(program, context);
+  registerLogsCommand(program, context);
+  registerDeploymentsCommands(program, context);
   registerWhoamiCommand(program, context);
   return program;
 }

@@ -17,3 +17,7 @@ export type {
 } from './credentials.js';
 export { normaliseServerUrl, sameServerUrl } from './server-url.js';
 export type * from './types.js';
+export { DEFAULT_MAX_CONTEXT_BYTES, formatBytes, packContext } from './build-context.js';
+export type { PackContextOptions, PackedContext } from './build-context.js';
+export { SseParser } from './sse.js';
+export type { SseMessage } from './sse.js';

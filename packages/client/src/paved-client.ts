@@ -1,16 +1,27 @@
 import { PavedError, isErrorCode } from '@paved/core';
 import type { ErrorCode } from '@paved/core';
 import { normaliseServerUrl } from './server-url.js';
+import { SseParser } from './sse.js';
 import type {
+  ActiveResource,
   App,
   CreateAppInput,
   CreateEnvInput,
   DeleteEnvOptions,
+  Deployment,
+  DeploymentEvent,
+  DeploymentPlan,
+  DeploymentRequest,
+  DeploymentStreamItem,
   Environment,
+  EnvironmentStatus,
   EnvironmentType,
   Health,
   Identity,
+  LogLine,
+  LogsOptions,
   Page,
+  UploadedContext,
   Value,
   ValueChange,
   ValuesChange,
@@ -35,6 +46,13 @@ export interface RequestOptions {
   /** Sent as JSON. */
   body?: unknown;
   signal?: AbortSignal;
+}
+
+/** {@link RequestOptions} plus what streams and uploads need. */
+interface SendOptions extends RequestOptions {
+  headers?: Record<string, string>;
+  /** Sent as is, instead of `body` as JSON; set `content-type` in `headers`. */
+  rawBody?: Uint8Array;
 }
 
 export interface ListOptions {
@@ -248,6 +266,250 @@ export class PavedClient {
   }
 
   /**
+   * Whether the server already has a build context (`HEAD …/contexts/{hash}`), so that an
+   * unchanged folder is never uploaded twice.
+   *
+   * @example
+   * if (!(await client.hasContext('shop', packed.hash))) await client.uploadContext('shop', packed.hash, packed.gzip);
+   */
+  async hasContext(app: string, hash: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const path = `${appPath(app)}/contexts/${segment(hash)}`;
+    const response = await this.#send('HEAD', path, options);
+    // HEAD answers carry no body: 404 is all the server can say. Should the app be the missing
+    // part, the upload that follows fails with the server's full message.
+    if (response.status === 404) return false;
+    await this.#ensureOk(response, 'HEAD', path);
+    return true;
+  }
+
+  /**
+   * Uploads a gzip-compressed build context under its hash (see `packContext`).
+   *
+   * @example
+   * await client.uploadContext('shop', 'sha256:…', gzipBytes);
+   */
+  async uploadContext(
+    app: string,
+    hash: string,
+    gzip: Uint8Array,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<UploadedContext> {
+    const path = `${appPath(app)}/contexts/${segment(hash)}`;
+    const response = await this.#send('PUT', path, {
+      rawBody: gzip,
+      headers: { 'content-type': 'application/gzip' },
+      ...options,
+    });
+    return this.#json<UploadedContext>(response, 'PUT', path);
+  }
+
+  /**
+   * Starts a deployment: the server validates every Score file, stores the deployment as `queued`
+   * and runs it when the environment has none running.
+   *
+   * @example
+   * const deployment = await client.deploy('shop', 'dev', { workloads: [{ file: 'score.yaml', score }] });
+   */
+  deploy(app: string, env: string, request: DeploymentRequest): Promise<Deployment> {
+    return this.request<Deployment>('POST', `${envPath(app, env)}/deployments`, {
+      body: { ...request, plan: false },
+    });
+  }
+
+  /**
+   * What a deployment would change, per workload and per resource; nothing is stored or started.
+   *
+   * @example
+   * const plan = await client.planDeployment('shop', 'dev', request); // plan.summary
+   */
+  planDeployment(app: string, env: string, request: DeploymentRequest): Promise<DeploymentPlan> {
+    return this.request<DeploymentPlan>('POST', `${envPath(app, env)}/deployments`, {
+      body: { ...request, plan: true },
+    });
+  }
+
+  /**
+   * The deployments of an environment, newest first.
+   *
+   * @example
+   * const [latest] = await client.listDeployments('shop', 'dev');
+   */
+  listDeployments(app: string, env: string, options: ListOptions = {}): Promise<Deployment[]> {
+    return this.listAll<Deployment>(`${envPath(app, env)}/deployments`, options);
+  }
+
+  /**
+   * One deployment, with its steps.
+   *
+   * @example
+   * const { status, steps } = await client.getDeployment('shop', 'dev', 3);
+   */
+  getDeployment(app: string, env: string, number: number): Promise<Deployment> {
+    return this.request<Deployment>('GET', deploymentPath(app, env, number));
+  }
+
+  /**
+   * Cancels a queued or running deployment; the environment stays on what it ran before.
+   *
+   * @example
+   * await client.cancelDeployment('shop', 'dev', 4);
+   */
+  cancelDeployment(app: string, env: string, number: number): Promise<Deployment> {
+    return this.request<Deployment>('POST', `${deploymentPath(app, env, number)}/cancel`);
+  }
+
+  /**
+   * Follows a deployment's progress: yields each event as it happens (from the first, or after
+   * `after`), then `{ kind: 'end', deployment }` once it has finished. A connection that drops
+   * before the end is resumed once with `Last-Event-ID`, so a proxy's idle timeout or a server
+   * restart does not lose events or repeat them.
+   *
+   * @example
+   * for await (const item of client.deploymentEvents('shop', 'dev', 3)) {
+   *   if (item.kind === 'event') console.log(item.event.message);
+   *   else console.log(item.deployment.status);
+   * }
+   */
+  async *deploymentEvents(
+    app: string,
+    env: string,
+    number: number,
+    options: { after?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<DeploymentStreamItem> {
+    const path = `${deploymentPath(app, env, number)}/events`;
+    let lastId: string | undefined = options.after === undefined ? undefined : String(options.after);
+    let reconnects = 0;
+    for (;;) {
+      let dropped: unknown;
+      try {
+        const response = await this.#send('GET', path, {
+          headers: {
+            accept: 'text/event-stream',
+            ...(lastId === undefined ? {} : { 'last-event-id': lastId }),
+          },
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+        await this.#ensureOk(response, 'GET', path);
+        const parser = new SseParser();
+        for await (const text of decodeText(response)) {
+          for (const message of parser.push(text)) {
+            if (message.id !== undefined) lastId = message.id;
+            if (message.event === 'end') {
+              yield { kind: 'end', deployment: this.#parseStreamJson<Deployment>(message.data, path) };
+              return;
+            }
+            if (message.event === 'deployment-event' || message.event === 'message') {
+              yield { kind: 'event', event: this.#parseStreamJson<DeploymentEvent>(message.data, path) };
+            }
+          }
+        }
+        parser.end();
+        dropped = new Error('the stream ended before the deployment finished');
+      } catch (error) {
+        if (options.signal?.aborted === true) throw error;
+        // The server's own refusals (404, 403…) are answers, not dropped connections.
+        if (error instanceof PavedError && error.code !== 'UNAVAILABLE') throw error;
+        dropped = error;
+      }
+      if (reconnects >= 1) {
+        throw new PavedError(
+          'UNAVAILABLE',
+          `lost the event stream of deployment ${number} of ${app}/${env} twice (${networkReason(dropped)}); the deployment goes on: see it with "paved deployments get ${app} ${env} ${number}"`,
+          { cause: dropped },
+        );
+      }
+      reconnects += 1;
+    }
+  }
+
+  /**
+   * What an environment runs now: each workload's state, readiness, restarts and endpoints.
+   *
+   * @example
+   * const { workloads } = await client.status('shop', 'dev');
+   */
+  status(app: string, env: string): Promise<EnvironmentStatus> {
+    return this.request<EnvironmentStatus>('GET', `${envPath(app, env)}/status`);
+  }
+
+  /**
+   * A workload's log lines, oldest first; with `follow`, keeps yielding new lines until the
+   * signal aborts or the server ends the stream.
+   *
+   * @example
+   * const controller = new AbortController();
+   * for await (const line of client.logs('shop', 'dev', 'frontend', { follow: true, signal: controller.signal })) {
+   *   console.log(line.line);
+   * }
+   */
+  async *logs(
+    app: string,
+    env: string,
+    workload: string,
+    options: LogsOptions = {},
+  ): AsyncGenerator<LogLine> {
+    const path = `${envPath(app, env)}/workloads/${segment(workload)}/logs`;
+    const response = await this.#send('GET', path, {
+      query: {
+        container: options.container,
+        since: options.since,
+        tail: options.tail,
+        follow: options.follow === true ? 'true' : undefined,
+      },
+      headers: { accept: 'application/x-ndjson' },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    await this.#ensureOk(response, 'GET', path);
+    let buffer = '';
+    try {
+      for await (const text of decodeText(response)) {
+        buffer += text;
+        let newline = buffer.indexOf('\n');
+        while (newline !== -1) {
+          const line = buffer.slice(0, newline).trim();
+          buffer = buffer.slice(newline + 1);
+          if (line !== '') yield this.#parseStreamJson<LogLine>(line, path);
+          newline = buffer.indexOf('\n');
+        }
+      }
+    } catch (error) {
+      // Ctrl-C while following is the normal way to stop; the caller knows it asked for it.
+      if (options.signal?.aborted === true) return;
+      throw error;
+    }
+    if (buffer.trim() !== '') yield this.#parseStreamJson<LogLine>(buffer.trim(), path);
+  }
+
+  /**
+   * The active resources of an environment, secrets masked.
+   *
+   * @example
+   * const routes = (await client.listResources('shop', 'dev')).filter((r) => r.type === 'route');
+   */
+  listResources(app: string, env: string, options: ListOptions = {}): Promise<ActiveResource[]> {
+    return this.listAll<ActiveResource>(`${envPath(app, env)}/resources`, options);
+  }
+
+  async #json<T>(response: Response, method: string, path: string): Promise<T> {
+    await this.#ensureOk(response, method, path);
+    const text = await response.text();
+    if (text === '') return undefined as T;
+    return this.#parseStreamJson<T>(text, path);
+  }
+
+  #parseStreamJson<T>(text: string, path: string): T {
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new PavedError(
+        'INTERNAL',
+        `the server at ${this.url} sent something that is not JSON on ${path}; check that the URL points at a Paved server`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
    * Every item of a list route, following `next` cursors until the last page.
    *
    * @example
@@ -301,31 +563,7 @@ export class PavedClient {
    * const app = await client.request<App>('GET', '/api/v1/apps/shop');
    */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const url = new URL(`${this.url}${path}`);
-    for (const [name, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(name, String(value));
-    }
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-
-    let response: Response;
-    try {
-      response = await this.#fetch(url, {
-        method,
-        headers,
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      });
-    } catch (error) {
-      if (options.signal?.aborted === true) throw error;
-      throw new PavedError(
-        'UNAVAILABLE',
-        `cannot reach the Paved server at ${this.url}: ${networkReason(error)}; start it with "npx paved server" or set PAVED_URL`,
-        { cause: error },
-      );
-    }
-
+    const response = await this.#send(method, path, options);
     const text = await response.text();
     if (response.ok) {
       if (response.status === 204 || text === '') return undefined as T;
@@ -340,6 +578,47 @@ export class PavedClient {
       }
     }
     throw this.#errorFrom(response, text, method, path);
+  }
+
+  /**
+   * Sends one request and returns the response as it is, unread, whatever its status; for
+   * streams and routes whose status is the answer (`HEAD`). Network failures are `UNAVAILABLE`.
+   */
+  async #send(method: string, path: string, options: SendOptions = {}): Promise<Response> {
+    const url = new URL(`${this.url}${path}`);
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    let body: string | Uint8Array | undefined;
+    if (options.rawBody !== undefined) {
+      body = options.rawBody;
+    } else if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    try {
+      return await this.#fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (error) {
+      if (options.signal?.aborted === true) throw error;
+      throw new PavedError(
+        'UNAVAILABLE',
+        `cannot reach the Paved server at ${this.url}: ${networkReason(error)}; start it with "npx paved server" or set PAVED_URL`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Fails with the server's error unless the response is 2xx; the body is consumed then. */
+  async #ensureOk(response: Response, method: string, path: string): Promise<void> {
+    if (response.ok) return;
+    throw this.#errorFrom(response, await response.text(), method, path);
   }
 
   #errorFrom(response: Response, text: string, method: string, path: string): PavedError {
@@ -420,6 +699,22 @@ function appPath(app: string): string {
 
 function envPath(app: string, env: string): string {
   return `${appPath(app)}/envs/${segment(env)}`;
+}
+
+function deploymentPath(app: string, env: string, number: number): string {
+  return `${envPath(app, env)}/deployments/${number}`;
+}
+
+/** A response body as text chunks, decoded as UTF-8 across chunk boundaries. */
+async function* decodeText(response: Response): AsyncGenerator<string> {
+  if (response.body === null) return;
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    const text = decoder.decode(chunk, { stream: true });
+    if (text !== '') yield text;
+  }
+  const rest = decoder.decode();
+  if (rest !== '') yield rest;
 }
 
 function valuesPath(scope: ValuesScope): string {

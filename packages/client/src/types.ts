@@ -149,3 +149,171 @@ export interface ErrorBody {
     details?: Record<string, unknown>;
   };
 }
+
+/** `PUT /api/v1/apps/{app}/contexts/{hash}`: what the server stored. */
+export interface UploadedContext {
+  hash: string;
+  bytes: number;
+}
+
+/** One workload of a deployment request: the Score text as read, and what the server cannot read itself. */
+export interface DeploymentRequestWorkload {
+  /** The file name as the user gave it; validation problems carry it. */
+  file: string;
+  /** The Score YAML as read from the file. */
+  score: string;
+  /** `sha256:<hex>` of the uploaded build context, per container with `image: .`. */
+  contexts?: Record<string, string>;
+  /** Content of each file a container reads with `source:`, by the path written in the Score file. */
+  fileSources?: Record<string, string>;
+}
+
+/** The body of `POST …/deployments`. */
+export interface DeploymentRequest {
+  workloads: DeploymentRequestWorkload[];
+  /** Image overrides: `WORKLOAD` or `WORKLOAD.CONTAINER` → reference. */
+  images?: Record<string, string>;
+  message?: string;
+  /** Remove running workloads the request does not name. */
+  prune?: boolean;
+  /** Only compute the plan; set by {@link PavedClient.planDeployment}. */
+  plan?: boolean;
+}
+
+export type DeploymentStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** validate, request, match, graph, provision, render, plan, apply, record. */
+export interface DeploymentStep {
+  name: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+export interface Deployment {
+  app: string;
+  env: string;
+  /** Numbered per environment from 1. */
+  number: number;
+  status: DeploymentStatus;
+  /** Content hash of the workload set the deployment runs. */
+  setId: string;
+  message?: string;
+  actor: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  steps: DeploymentStep[];
+  /** Why it failed or was cancelled, with the evidence. */
+  error?: string;
+  /** Names of every workload the environment runs after this deployment. */
+  workloads?: string[];
+}
+
+/** One event of a deployment's progress, as `GET …/deployments/{n}/events` streams them. */
+export interface DeploymentEvent {
+  app?: string;
+  env?: string;
+  deployment?: number;
+  /** Increasing per deployment from 1; the SSE id. */
+  seq: number;
+  time: string;
+  level: 'info' | 'warn' | 'error';
+  /** e.g. `step.started`, `workload.ready`; the set grows, so any string is accepted. */
+  type: string;
+  /** The pipeline step the event belongs to, when the server says. */
+  step?: string;
+  workload?: string;
+  container?: string;
+  message: string;
+}
+
+/** What {@link PavedClient.deploymentEvents} yields: each event, then the finished deployment. */
+export type DeploymentStreamItem =
+  { kind: 'event'; event: DeploymentEvent } | { kind: 'end'; deployment: Deployment };
+
+export interface FieldChange {
+  field: string;
+  before?: string;
+  after?: string;
+}
+
+export interface WorkloadPlan {
+  name: string;
+  action: 'create' | 'update' | 'unchanged' | 'delete';
+  reason?: string;
+  changes: FieldChange[];
+}
+
+export interface ResourcePlan {
+  uid: string;
+  type: string;
+  action: 'create' | 'update' | 'unchanged' | 'delete' | 'detach';
+  reason?: string;
+}
+
+/** The answer of a deployment request with `"plan": true`: what would change, nothing done. */
+export interface DeploymentPlan {
+  app: string;
+  env: string;
+  workloads: WorkloadPlan[];
+  resources: ResourcePlan[];
+  summary: string;
+}
+
+export interface ContainerStatus {
+  name: string;
+  state: string;
+  restarts: number;
+  exitCode?: number;
+}
+
+export interface WorkloadStatus {
+  name: string;
+  state: 'starting' | 'running' | 'ready' | 'failed' | 'stopped';
+  ready: boolean;
+  /** Every URL a route gives the workload. */
+  endpoints: string[];
+  containers: ContainerStatus[];
+  message?: string;
+}
+
+/** `GET …/status`: what the environment runs now. */
+export interface EnvironmentStatus {
+  app: string;
+  env: string;
+  /** The deployment the environment runs; absent before the first one succeeded. */
+  deployment?: number | null;
+  workloads: WorkloadStatus[];
+}
+
+/** One line of a workload's log. */
+export interface LogLine {
+  time: string;
+  container: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+export interface LogsOptions {
+  container?: string;
+  /** A duration (`10m`) or a timestamp, passed to the server as given. */
+  since?: string;
+  tail?: number;
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+/** An active resource of an environment, secrets masked. */
+export interface ActiveResource {
+  uid: string;
+  type: string;
+  class?: string;
+  resId?: string;
+  definition?: string;
+  status: string;
+  outputs?: Record<string, unknown>;
+  stateful?: boolean;
+  updatedAt?: string;
+}

@@ -111,8 +111,9 @@ Examples:
         const where = existsSync(credentials)
           ? `The administrator's credential is in ${credentials}`
           : `There is no credential file in ${dataDir}: the administrator was created by a server with another data directory; use its token in PAVED_TOKEN`;
-        // One write, so that whoever waits for the first line finds the second one with it.
-        context.print(`Paved is listening on ${server.url}\n${where}`);
+        // One write, so that whoever waits for the first line finds the others with it. The
+        // gateway's address is what to call a deployed route on (`Host: <route host>`).
+        context.print(`Paved is listening on ${server.url}\nGateway on ${server.gatewayUrl}\n${where}`);
         await signal.received;
         context.printError('Stopping Paved…');
         await server.close();

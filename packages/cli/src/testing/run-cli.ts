@@ -18,12 +18,18 @@ export interface FakeRequest {
 
 export interface FakeAnswer {
   status?: number;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as is instead of `body`, e.g. a Server-Sent Events stream. */
+  text?: string;
+  headers?: Record<string, string>;
 }
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Makes stderr look like a terminal of this many columns. */
+  tty?: { columns: number };
   /** Answers the client's requests in-process; every request is recorded in `requests`. */
   answer?: (request: FakeRequest) => FakeAnswer;
   requests?: FakeRequest[];
@@ -39,7 +45,10 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
   const answer = options.answer;
   const code = await main(argv, {
     stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
+    stderr: {
+      write: (text: string) => (stderr += text),
+      ...(options.tty === undefined ? {} : { isTTY: true, columns: options.tty.columns }),
+    },
     env: { HOME: '/nonexistent-home', ...options.env },
     cwd: options.cwd ?? '/nonexistent-cwd',
     ...(answer === undefined
@@ -55,10 +64,17 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
               origin: url.origin,
               path: `${url.pathname}${url.search}`,
               headers: new Headers(init?.headers),
-              body: text === undefined ? undefined : JSON.parse(text),
+              body:
+                text === undefined
+                  ? init?.body instanceof Uint8Array
+                    ? init.body
+                    : undefined
+                  : JSON.parse(text),
             };
             options.requests?.push(request);
-            const { status = 200, body } = answer(request);
+            const { status = 200, body, text: raw, headers } = answer(request);
+            if (raw !== undefined)
+              return new Response(raw, { status, ...(headers === undefined ? {} : { headers }) });
             return body === undefined ? new Response(null, { status }) : Response.json(body, { status });
           },
         }),

@@ -1,17 +1,8 @@
+import { DEPLOYMENT_STEPS } from '@paved/core';
 import type { Deployment, DeploymentEvent, DeploymentStep } from '@paved/client';
 
-/** The pipeline's steps in order (docs/api.md); the display shows them even before they start. */
-export const STEP_NAMES = [
-  'validate',
-  'request',
-  'match',
-  'graph',
-  'provision',
-  'render',
-  'plan',
-  'apply',
-  'record',
-];
+/** The pipeline's steps in order; the display shows them even before they start. */
+export const STEP_NAMES: readonly string[] = DEPLOYMENT_STEPS;
 
 type StepState = DeploymentStep['status'];
 

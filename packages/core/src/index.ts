@@ -12,3 +12,4 @@ export * from './graph/index.js';
 export * from './provision/index.js';
 export * from './render/index.js';
 export * from './plan/index.js';
+export * from './deployment-steps.js';

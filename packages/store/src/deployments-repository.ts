@@ -1,4 +1,4 @@
-import { PavedError } from '@paved/core';
+import { DEPLOYMENT_STEPS, PavedError } from '@paved/core';
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Database, DeploymentEventTable, DeploymentTable } from './database.js';
 import { jsonColumn, parseJsonColumn } from './json-column.js';
@@ -22,18 +22,8 @@ import type {
   Page,
 } from './store.js';
 
-/** The stages every deployment goes through, in order. */
-export const DEPLOYMENT_STEP_NAMES: readonly string[] = [
-  'validate',
-  'request',
-  'match',
-  'graph',
-  'provision',
-  'render',
-  'plan',
-  'apply',
-  'record',
-];
+/** The stages every deployment goes through, in order (defined once, in core). */
+export const DEPLOYMENT_STEP_NAMES: readonly string[] = DEPLOYMENT_STEPS;
 
 type DeploymentPatch = Parameters<DeploymentRepository['update']>[3];
 

@@ -1,5 +1,6 @@
 import { createServer as createNetServer } from 'node:net';
 import {
+  DEPLOYMENT_STEPS,
   PavedError,
   type Clock,
   type ResourceDefinition,
@@ -20,19 +21,6 @@ import {
   type RunContext,
 } from './run-deployment.js';
 import { mergeWorkloads, setIdOf, workloadsOfRequest } from './workload-set.js';
-
-/** The stages of every deployment, in order; each is recorded as a step. */
-export const DEPLOYMENT_STEPS = [
-  'validate',
-  'request',
-  'match',
-  'graph',
-  'provision',
-  'render',
-  'plan',
-  'apply',
-  'record',
-] as const;
 
 export const INTERRUPTED_MESSAGE = 'the server stopped during this deployment; deploy again';
 

@@ -3,6 +3,7 @@
 // (with free ports and a data directory of its own), calls that URL through the gateway, then
 // deletes the environment and stops everything.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -80,10 +81,13 @@ it('npm start deploys examples/shop and prints a URL that answers', async () => 
   expect(body.catalog.products.length).toBeGreaterThan(0);
   expect(body.orders.currency).toBe('EUR');
 
+  // This server's workloads run under /tmp/paved-<first 12 hex of sha256(data dir)>/work.
+  const workDir = join(tmpdir(), `paved-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+  expect(processesUnder(workDir).length).toBeGreaterThanOrEqual(3);
+
   const deleted = await runPaved(['--url', apiUrl!, 'envs', 'delete', 'shop', 'dev'], { env });
   expect(deleted.code, deleted.stderr).toBe(0);
   start.kill('SIGTERM');
   await new Promise((resolve) => start!.once('exit', resolve));
-  // Workloads run in work directories named /tmp/paved-<hash of the data directory>/…
-  expect(processesUnder(join(tmpdir(), 'paved-'))).toEqual([]);
+  expect(processesUnder(workDir)).toEqual([]);
 });

@@ -23,6 +23,7 @@ describe('the command tree', () => {
 
   it('has the grammar of the contracts for what exists now', () => {
     expect(leaves.map((path) => path.join(' ')).sort()).toEqual([
+      'apply',
       'apps create',
       'apps delete',
       'apps get',
@@ -35,7 +36,12 @@ describe('the command tree', () => {
       'envs delete',
       'envs get',
       'envs list',
+      'export',
       'logs',
+      'resources definitions get',
+      'resources definitions list',
+      'resources explain',
+      'resources list',
       'score validate',
       'server',
       'status',
@@ -47,14 +53,21 @@ describe('the command tree', () => {
     ]);
   });
 
-  it.each([[], ['apps'], ['envs'], ['values'], ['score'], ['deployments'], ...leaves])(
-    'paved %s --help has examples and exits 0',
-    async (...path: string[]) => {
-      const run = await runCli([...path, '--help']);
-      expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/Examples:\n {2}\$ (npx )?paved /);
-    },
-  );
+  it.each([
+    [],
+    ['apps'],
+    ['envs'],
+    ['values'],
+    ['score'],
+    ['deployments'],
+    ['resources'],
+    ['resources', 'definitions'],
+    ...leaves,
+  ])('paved %s --help has examples and exits 0', async (...path: string[]) => {
+    const run = await runCli([...path, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Examples:\n {2}\$ (npx )?paved /);
+  });
 
   it.each([
     ['apps', 'list'],

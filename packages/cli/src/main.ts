@@ -2,11 +2,14 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { CliContext, DEFAULT_DATA_DIR, DEFAULT_URL, processIo } from './cli-context.js';
 import type { CliIo } from './cli-context.js';
+import { registerApplyCommand } from './commands/apply.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerDeployCommand } from './commands/deploy.js';
 import { registerDeploymentsCommands } from './commands/deployments.js';
 import { registerEnvsCommands } from './commands/envs.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerLogsCommand } from './commands/logs.js';
+import { registerResourcesCommands } from './commands/resources.js';
 import { registerScoreCommands } from './commands/score.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -93,6 +96,9 @@ Run "paved COMMAND --help" for each command's flags and examples.`,
   registerStatusCommand(program, context);
   registerLogsCommand(program, context);
   registerDeploymentsCommands(program, context);
+  registerResourcesCommands(program, context);
+  registerApplyCommand(program, context);
+  registerExportCommand(program, context);
   registerWhoamiCommand(program, context);
   return program;
 }

@@ -5,6 +5,10 @@ import { SseParser } from './sse.js';
 import type {
   ActiveResource,
   App,
+  ApplyResult,
+  PlatformDocument,
+  ResourceDefinitionView,
+  ResourceExplanation,
   CreateAppInput,
   CreateEnvInput,
   DeleteEnvOptions,
@@ -488,6 +492,58 @@ export class PavedClient {
    */
   listResources(app: string, env: string, options: ListOptions = {}): Promise<ActiveResource[]> {
     return this.listAll<ActiveResource>(`${envPath(app, env)}/resources`, options);
+  }
+
+  /**
+   * Applies platform configuration: every document is checked first, and nothing is stored
+   * unless all are valid (`INVALID_INPUT` lists every problem with its file and line).
+   *
+   * @example
+   * const result = await client.apply([{ file: 'pg.yaml', apiVersion: 'paved.dev/v1', kind: 'ResourceDefinition', metadata: { name: 'pg' }, spec }]);
+   */
+  apply(documents: readonly PlatformDocument[]): Promise<ApplyResult> {
+    return this.request<ApplyResult>('POST', '/api/v1/apply', { body: { documents } });
+  }
+
+  /**
+   * The resource definitions (latest version of each), by name.
+   *
+   * @example
+   * const names = (await client.listDefinitions()).map((definition) => definition.name);
+   */
+  listDefinitions(options: ListOptions = {}): Promise<ResourceDefinitionView[]> {
+    return this.listAll<ResourceDefinitionView>('/api/v1/resource-definitions', options);
+  }
+
+  /**
+   * One resource definition (its latest version); `NOT_FOUND` when there is none of that name.
+   *
+   * @example
+   * const { version } = await client.getDefinition('dev-postgres');
+   */
+  getDefinition(name: string): Promise<ResourceDefinitionView> {
+    return this.request<ResourceDefinitionView>(
+      'GET',
+      `/api/v1/resource-definitions/${encodeURIComponent(name)}`,
+    );
+  }
+
+  /**
+   * Which definition matches a workload's resource in an environment, and why the others do not.
+   *
+   * @example
+   * const { winner } = await client.explainResource('shop', 'dev', 'orders', 'db');
+   */
+  explainResource(
+    app: string,
+    env: string,
+    workload: string,
+    resource: string,
+  ): Promise<ResourceExplanation> {
+    return this.request<ResourceExplanation>(
+      'GET',
+      `${envPath(app, env)}/workloads/${encodeURIComponent(workload)}/resources/${encodeURIComponent(resource)}/explain`,
+    );
   }
 
   async #json<T>(response: Response, method: string, path: string): Promise<T> {

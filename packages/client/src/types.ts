@@ -311,9 +311,87 @@ export interface ActiveResource {
   type: string;
   class?: string;
   resId?: string;
+  /** The resource id (`<workload>.<name>` when private, the Score `id` when shared). */
+  id?: string;
   definition?: string;
+  definitionVersion?: number;
+  driver?: string;
   status: string;
   outputs?: Record<string, unknown>;
   stateful?: boolean;
   updatedAt?: string;
+}
+
+/** Criteria of a resource definition: where it applies. */
+export interface DefinitionCriterion {
+  env_type?: string;
+  env?: string;
+  app?: string;
+  res_id?: string;
+  class?: string;
+}
+
+/** Where the operator keeps a secret: an environment variable or a file. */
+export type SecretReference = { env: string } | { file: string };
+
+/** One document of `paved apply`, secrets resolved to their values by the CLI. */
+export interface PlatformDocument {
+  /** The file it came from and the line it starts at, for problems. */
+  file: string;
+  line?: number;
+  /** Where each secret was read from, so `paved export` can write the references back. */
+  secretRefs?: Record<string, SecretReference>;
+  apiVersion: string;
+  kind: string;
+  [key: string]: unknown;
+}
+
+export interface ApplyResult {
+  created: number;
+  updated: number;
+  unchanged: number;
+  items: { kind: string; name: string; action: 'created' | 'updated' | 'unchanged' }[];
+}
+
+/** A resource definition as the server shows it: secret inputs by name only. */
+export interface ResourceDefinitionView {
+  name: string;
+  version: number;
+  type: string;
+  class?: string;
+  driver: string;
+  inputs: {
+    values: Record<string, unknown>;
+    secretKeys: string[];
+    /** Where the operator keeps each secret, as applied; never its value. */
+    secretRefs?: Record<string, SecretReference>;
+  };
+  criteria: DefinitionCriterion[];
+  stateful: boolean;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** Which definition matches one workload's resource, and why each other candidate does not. */
+export interface ResourceExplanation {
+  app: string;
+  env: string;
+  workload: string;
+  resource: string;
+  uid: string;
+  type: string;
+  class: string;
+  id: string;
+  winner: { name: string; version: number } | null;
+  /** Every definition of the type, best first. */
+  candidates: {
+    name: string;
+    version: number;
+    fallback: boolean;
+    matched: boolean;
+    specificity: number;
+    reason: string;
+  }[];
+  /** What the active resource was last provisioned with, when it exists. */
+  active?: { definition: string; definitionVersion: number; status: string };
 }

@@ -23,6 +23,19 @@ function sampleBody(route: AnyRoute): unknown {
   if (route.path.endsWith('/deployments')) {
     return { workloads: [{ file: 'score.yaml', score: 'apiVersion: score.dev/v1b1\n' }], plan: true };
   }
+  if (route.path === '/api/v1/apply') {
+    return {
+      documents: [
+        {
+          file: 'pg.yaml',
+          apiVersion: 'paved.dev/v1',
+          kind: 'ResourceDefinition',
+          metadata: { name: 'pg' },
+          spec: { type: 'postgres', driver: 'echo' },
+        },
+      ],
+    };
+  }
   throw new Error(`no sample body for ${route.method} ${route.path}; add one`);
 }
 
@@ -148,6 +161,7 @@ describeEachDatabase('server authentication and authorisation', (getStore, _engi
     expect((await server.store.apps.list()).items.map((app) => app.name)).toEqual(['shop']);
     expect(await server.store.environments.get('shop', 'qa')).toBeUndefined();
     expect(await server.store.values.list({ app: 'shop' })).toEqual([]);
+    expect(await server.store.definitions.list()).toEqual([]);
   });
 
   it('keeps a token restricted to one app inside it', async () => {

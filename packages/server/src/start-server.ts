@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Clock } from '@paved/core';
 import { PavedError } from '@paved/core';
 import { openStore } from '@paved/store';
-import { builtinDrivers, defaultDefinitions } from '@paved/drivers';
+import { builtinDrivers } from '@paved/drivers';
 import { ProcessRuntime, type ProcessRuntimeOptions } from '@paved/runtimes';
 import { createAdaptorServer } from '@hono/node-server';
 import type { DestinationStream } from 'pino';
@@ -14,6 +14,7 @@ import { ContextStore } from './contexts/context-store.js';
 import { createServer } from './create-server.js';
 import { DeploymentEngine } from './deployments/deployment-engine.js';
 import { DEFAULT_GATEWAY_PORT, Gateway } from './gateway/gateway.js';
+import { platformDefinitions } from './platform/platform-definitions.js';
 import { PROCESS_TARGET } from './routes/environment-routes.js';
 import { createLogger } from './observability/logger.js';
 
@@ -115,7 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           logger,
           runtimes: new Map([[PROCESS_TARGET, runtime]]),
           drivers: builtinDrivers(),
-          definitions: () => defaultDefinitions(),
+          definitions: () => platformDefinitions(store, context.secrets),
           contexts,
           gateway: { port: () => gatewayPort, routesChanged: () => gateway.refresh() },
         });

@@ -160,6 +160,29 @@ export interface GatewayRouteTable {
   upstream: string;
 }
 
+/**
+ * One row per version of a resource definition. `input_values` and `criteria` are JSON text;
+ * `sealed_secrets` is a JSON object of key → sealed value. `deleted_at` is set on every version of
+ * a deleted definition, whose numbering a later apply continues.
+ */
+export interface ResourceDefinitionTable {
+  name: string;
+  version: number;
+  type: string;
+  class: string | null;
+  driver: string;
+  input_values: string;
+  sealed_secrets: string;
+  /** JSON object of key → `{env}` or `{file}`: where the operator keeps each secret, never its value. */
+  secret_refs: string;
+  criteria: string;
+  stateful: number;
+  fingerprint: string;
+  created_at: string;
+  created_by: string;
+  deleted_at: string | null;
+}
+
 export interface Database {
   apps: AppTable;
   env_types: EnvTypeTable;
@@ -174,4 +197,5 @@ export interface Database {
   active_resources: ActiveResourceTable;
   port_allocations: PortAllocationTable;
   gateway_routes: GatewayRouteTable;
+  resource_definitions: ResourceDefinitionTable;
 }

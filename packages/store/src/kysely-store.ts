@@ -3,6 +3,7 @@ import { KyselyAppRepository } from './apps-repository.js';
 import { KyselyDeploymentRepository } from './deployments-repository.js';
 import { KyselyEnvTypeRepository } from './env-types-repository.js';
 import { KyselyEnvironmentRepository } from './environments-repository.js';
+import { KyselyResourceDefinitionRepository } from './definitions-repository.js';
 import { KyselyRoleGrantRepository } from './grants-repository.js';
 import { KyselyPortAllocationRepository } from './ports-repository.js';
 import { KyselyPrincipalRepository } from './principals-repository.js';
@@ -27,6 +28,7 @@ export class KyselyStore implements Store {
   readonly resources: KyselyActiveResourceRepository;
   readonly ports: KyselyPortAllocationRepository;
   readonly routes: KyselyGatewayRouteRepository;
+  readonly definitions: KyselyResourceDefinitionRepository;
   readonly #context: RepositoryContext;
 
   constructor(context: RepositoryContext) {
@@ -43,6 +45,7 @@ export class KyselyStore implements Store {
     this.resources = new KyselyActiveResourceRepository(context);
     this.ports = new KyselyPortAllocationRepository(context);
     this.routes = new KyselyGatewayRouteRepository(context);
+    this.definitions = new KyselyResourceDefinitionRepository(context);
   }
 
   /**

@@ -5,7 +5,7 @@
  * Repositories store what they are given: secret values arrive already encrypted by the server
  * (see `@paved/core` secrets) and leave encrypted.
  */
-import type { Clock } from '@paved/core';
+import type { Clock, ResourceDefinition } from '@paved/core';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -348,6 +348,52 @@ export interface GatewayRouteRepository {
   list(app?: string, env?: string): Promise<GatewayRoute[]>;
 }
 
+/**
+ * A resource definition as stored: `inputs.secrets` holds values sealed by the server, never
+ * plain text.
+ */
+export interface StoredResourceDefinition extends Omit<ResourceDefinition, 'fallback'> {
+  /** Where each secret input came from, so `paved export` can write the reference back. */
+  secretRefs: Record<string, SecretReference>;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** Where the operator keeps a secret: an environment variable or a file of the CLI's machine. */
+export type SecretReference = { env: string } | { file: string };
+
+/** What `ResourceDefinitionRepository.put` is given: a definition without its version. */
+export type ResourceDefinitionContent = Omit<ResourceDefinition, 'version' | 'fallback'> & {
+  secretRefs: Record<string, SecretReference>;
+};
+
+export interface PutDefinitionResult {
+  definition: StoredResourceDefinition;
+  action: 'created' | 'updated' | 'unchanged';
+}
+
+export interface ResourceDefinitionRepository {
+  /**
+   * Stores a new version of the definition unless its latest version has the same
+   * `fingerprint`. The caller computes the fingerprint over the content with the secret values
+   * in plain text: sealed values differ on every seal, so the store cannot compare them itself.
+   * A deleted definition applied again continues its version numbers.
+   *
+   * @throws PavedError CONFLICT when a concurrent put wrote the same version first.
+   */
+  put(
+    definition: ResourceDefinitionContent,
+    fingerprint: string,
+    actor: string,
+  ): Promise<PutDefinitionResult>;
+  /** The latest version, unless deleted. */
+  get(name: string): Promise<StoredResourceDefinition | undefined>;
+  /** The latest version of every definition not deleted, by name. */
+  list(): Promise<StoredResourceDefinition[]>;
+  /** @returns whether it existed. Its versions stay recorded, so their numbers are never reused. */
+  delete(name: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly apps: AppRepository;
@@ -361,6 +407,7 @@ export interface Store {
   readonly resources: ActiveResourceRepository;
   readonly ports: PortAllocationRepository;
   readonly routes: GatewayRouteRepository;
+  readonly definitions: ResourceDefinitionRepository;
   /** Runs `work` in one database transaction, with repositories bound to it. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

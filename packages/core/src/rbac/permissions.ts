@@ -36,6 +36,14 @@ export const PERMISSIONS = {
     scope: 'app',
     description: "List an app's active resources (secret outputs stay hidden).",
   },
+  'platform.apply': {
+    scope: 'org',
+    description: 'Apply platform configuration: create and update resource definitions.',
+  },
+  'definitions.read': {
+    scope: 'org',
+    description: 'List and read resource definitions (secret inputs show as key names only).',
+  },
 } as const satisfies Record<string, { scope: PermissionScope; description: string }>;
 
 export type PermissionScope = 'org' | 'app' | 'env-type';

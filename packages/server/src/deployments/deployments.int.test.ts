@@ -469,4 +469,87 @@ describe('deployments on the process target', () => {
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text).version).toBe('1');
   });
+  it('provisions with an applied definition and records its name and version on the resource', async () => {
+    expect(
+      (await api.call('POST', '/api/v1/apps/shop/envs', { name: 'defs', type: 'development' })).status,
+    ).toBe(201);
+    const applied = await api.call('POST', '/api/v1/apply', {
+      documents: [
+        {
+          file: 'platform/postgres.yaml',
+          line: 1,
+          apiVersion: 'paved.dev/v1',
+          kind: 'ResourceDefinition',
+          metadata: { name: 'dev-postgres' },
+          spec: {
+            type: 'postgres',
+            driver: 'echo',
+            inputs: { values: { host: 'db.internal', port: 5432 }, secrets: { password: 'pg-secret' } },
+            criteria: [{ env_type: 'development' }],
+          },
+        },
+        {
+          file: 'platform/postgres.yaml',
+          line: 12,
+          apiVersion: 'paved.dev/v1',
+          kind: 'ResourceDefinition',
+          metadata: { name: 'prod-postgres' },
+          spec: { type: 'postgres', driver: 'echo', criteria: [{ env_type: 'production' }] },
+        },
+      ],
+    });
+    expect(applied.body).toMatchObject({ created: 2 });
+    const score = `${usersScore('-${resources.db.host}')}resources:
+  db:
+    type: postgres
+`;
+    const answer = await deploy('defs', [{ file: 'users/score.yaml', score }]);
+    expect(answer.status).toBe(201);
+    expect((await waitFor('defs', answer.body.number)).status).toBe('succeeded');
+    const resources = await api.call('GET', '/api/v1/apps/shop/envs/defs/resources');
+    expect(resources.body.items).toContainEqual(
+      expect.objectContaining({
+        type: 'postgres',
+        definition: 'dev-postgres',
+        definitionVersion: 1,
+        outputs: { host: 'db.internal', port: 5432 },
+        secrets: { password: '(secret)' },
+      }),
+    );
+    expect(resources.text).not.toContain('pg-secret');
+
+    const explained = await api.call(
+      'GET',
+      '/api/v1/apps/shop/envs/defs/workloads/users/resources/db/explain',
+    );
+    expect(explained.body).toEqual({
+      app: 'shop',
+      env: 'defs',
+      workload: 'users',
+      resource: 'db',
+      uid: 'postgres.default#users.db',
+      type: 'postgres',
+      class: 'default',
+      id: 'users.db',
+      winner: { name: 'dev-postgres', version: 1 },
+      candidates: [
+        expect.objectContaining({ name: 'dev-postgres', version: 1, matched: true, specificity: 4 }),
+        expect.objectContaining({
+          name: 'prod-postgres',
+          matched: false,
+          reason:
+            'criterion {env_type=production} needs env_type=production, the request has env_type=development',
+        }),
+      ],
+      active: { definition: 'dev-postgres', definitionVersion: 1, status: 'ready' },
+    });
+    expect(explained.text).not.toContain('pg-secret');
+    const unknown = await api.call(
+      'GET',
+      '/api/v1/apps/shop/envs/defs/workloads/users/resources/cache/explain',
+    );
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toContain('its resources are db');
+    expect((await api.call('DELETE', '/api/v1/apps/shop/envs/defs')).status).toBe(204);
+  });
 });

@@ -1,4 +1,5 @@
 import { appRoutes } from './app-routes.js';
+import { definitionRoutes } from './definition-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { envTypeRoutes } from './env-type-routes.js';
 import { environmentRoutes } from './environment-routes.js';
@@ -15,5 +16,6 @@ export function apiRoutes(options: SystemRouteOptions): AnyRoute[] {
     ...environmentRoutes(),
     ...valueRoutes(),
     ...deploymentRoutes(),
+    ...definitionRoutes(),
   ];
 }

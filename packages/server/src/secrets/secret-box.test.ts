@@ -11,6 +11,15 @@ function flipCharacter(text: string, index: number): string {
 }
 
 describe('SecretBox', () => {
+  it('fingerprints text stably per master key, without revealing a plain hash', () => {
+    const master = key();
+    const box = new SecretBox(master);
+    expect(box.fingerprint('a')).toBe(new SecretBox(master).fingerprint('a'));
+    expect(box.fingerprint('a')).not.toBe(box.fingerprint('b'));
+    expect(box.fingerprint('a')).not.toBe(new SecretBox(key()).fingerprint('a'));
+    expect(box.fingerprint('a')).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('opens what it sealed, including empty and non-ASCII values', () => {
     const box = new SecretBox(key());
     for (const value of ['hunter2', '', 'pässwörd 🔑', 'x'.repeat(100_000)]) {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { PavedError } from '@paved/core';
 
 /** Length of master and data keys: AES-256. */
@@ -55,6 +55,20 @@ export class SecretBox {
       return decrypt(dataKey, parsed.valueIv, parsed.ciphertext, VERSION).toString('utf8');
     } finally {
       dataKey.fill(0);
+    }
+  }
+
+  /**
+   * A keyed digest of `text` (HMAC-SHA256 under a key derived from the current master key), for
+   * telling whether content holding secrets changed without storing the secrets or a plain hash
+   * of them, which a guess could be checked against. It changes when the master key rotates.
+   */
+  fingerprint(text: string): string {
+    const key = createHmac('sha256', this.#current.key).update('paved fingerprint key').digest();
+    try {
+      return createHmac('sha256', key).update(text, 'utf8').digest('hex');
+    } finally {
+      key.fill(0);
     }
   }
 

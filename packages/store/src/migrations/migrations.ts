@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './0001-initial.js';
 import * as deployments from './0002-deployments.js';
+import * as resourceDefinitions from './0003-resource-definitions.js';
 
 /**
  * Every migration, in the order they run. Registered in code rather than found by scanning a
@@ -10,4 +11,5 @@ import * as deployments from './0002-deployments.js';
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-deployments': deployments,
+  '0003-resource-definitions': resourceDefinitions,
 };

@@ -1,0 +1,99 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ResourceDefinitionView } from '@paved/client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readDocuments } from '../platform-config.js';
+import { runCli } from '../testing/run-cli.js';
+import { exportDefinition } from './export.js';
+
+const POSTGRES: ResourceDefinitionView = {
+  name: 'dev-postgres',
+  version: 3,
+  type: 'postgres',
+  class: 'large',
+  driver: 'echo',
+  inputs: {
+    values: { host: 'db', port: 5432 },
+    secretKeys: ['password', 'username'],
+    secretRefs: { password: { env: 'PG_PASSWORD' }, username: { file: 'pg-user' } },
+  },
+  criteria: [{ env_type: 'development' }],
+  stateful: true,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 'alice',
+};
+
+const DNS: ResourceDefinitionView = {
+  name: 'corp-dns',
+  version: 1,
+  type: 'dns',
+  driver: 'dns',
+  inputs: { values: {}, secretKeys: ['token'] },
+  criteria: [],
+  stateful: false,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 'alice',
+};
+
+describe('paved export', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'paved-export-'));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes documents that read back as what was applied, references instead of values', async () => {
+    const exported = exportDefinition(POSTGRES);
+    expect(exported.guessed).toEqual([]);
+    expect(exported.yaml).not.toMatch(/version|createdAt|secretKeys/);
+    await writeFile(join(dir, 'pg-user'), 'app\n');
+    const read = await readDocuments(exported.yaml, 'dev-postgres.yaml', dir, { PG_PASSWORD: 'pw' });
+    expect(read.problems).toEqual([]);
+    expect(read.documents).toEqual([
+      {
+        file: 'dev-postgres.yaml',
+        line: 1,
+        secretRefs: { password: { env: 'PG_PASSWORD' }, username: { file: 'pg-user' } },
+        apiVersion: 'paved.dev/v1',
+        kind: 'ResourceDefinition',
+        metadata: { name: 'dev-postgres' },
+        spec: {
+          type: 'postgres',
+          class: 'large',
+          driver: 'echo',
+          inputs: { values: { host: 'db', port: 5432 }, secrets: { password: 'pw', username: 'app' } },
+          criteria: [{ env_type: 'development' }],
+          stateful: true,
+        },
+      },
+    ]);
+  });
+
+  it('leaves out defaults and warns about a secret without a reference', async () => {
+    const exported = exportDefinition(DNS);
+    expect(exported.guessed).toEqual(['token']);
+    expect(exported.yaml).toBe(
+      'apiVersion: paved.dev/v1\nkind: ResourceDefinition\nmetadata:\n  name: corp-dns\nspec:\n  type: dns\n  driver: dns\n  inputs:\n    secrets:\n      token:\n        env: token\n',
+    );
+  });
+
+  it('-o DIR writes one file per definition; without it prints every document', async () => {
+    const answer = () => ({ body: { items: [POSTGRES, DNS], next: null } });
+    const run = await runCli(['export', '-o', 'platform'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('Exported 2 resource definitions to platform.\n');
+    expect(run.stderr).toContain('secret "token" has no recorded reference');
+    expect(await readFile(join(dir, 'platform', 'dev-postgres.yaml'), 'utf8')).toBe(
+      exportDefinition(POSTGRES).yaml,
+    );
+    expect(await readFile(join(dir, 'platform', 'corp-dns.yaml'), 'utf8')).toBe(exportDefinition(DNS).yaml);
+
+    const printed = await runCli(['export'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
+    expect(printed.stdout).toBe(`${exportDefinition(POSTGRES).yaml}---\n${exportDefinition(DNS).yaml}`);
+  });
+});

@@ -1,0 +1,221 @@
+import type { ActiveResource, ResourceDefinitionView, ResourceExplanation } from '@paved/client';
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+import { formatJson, formatTable, formatYaml, outputOption, renderList, renderObject } from '../output.js';
+import type { ListView, OutputFormat } from '../output.js';
+
+function describeCriteria(definition: ResourceDefinitionView): string {
+  if (definition.criteria.length === 0) return '(everywhere)';
+  return definition.criteria
+    .map((criterion) =>
+      Object.entries(criterion)
+        .map(([key, value]) => `${key}=${String(value)}`)
+        .join(','),
+    )
+    .join(' | ');
+}
+
+const DEFINITIONS_VIEW: ListView<ResourceDefinitionView> = {
+  columns: [
+    { header: 'name', value: (definition) => definition.name },
+    { header: 'version', value: (definition) => definition.version },
+    { header: 'type', value: (definition) => definition.type },
+    { header: 'class', value: (definition) => definition.class },
+    { header: 'driver', value: (definition) => definition.driver },
+    { header: 'criteria', value: describeCriteria },
+  ],
+  empty: 'No resource definitions yet. Apply some with: paved apply -f DIR',
+};
+
+const RESOURCES_VIEW: ListView<ActiveResource> = {
+  columns: [
+    { header: 'uid', value: (resource) => resource.uid },
+    { header: 'type', value: (resource) => resource.type },
+    { header: 'status', value: (resource) => resource.status },
+    {
+      header: 'definition',
+      value: (resource) =>
+        resource.definition === undefined
+          ? undefined
+          : `${resource.definition}${resource.definitionVersion === undefined ? '' : ` v${resource.definitionVersion}`}`,
+    },
+    { header: 'driver', value: (resource) => resource.driver },
+    { header: 'updated', value: (resource) => resource.updatedAt },
+  ],
+  empty: 'No active resources. They are provisioned by: paved deploy APP ENV FILES…',
+};
+
+/** The explanation for people: the request, the winner, then every candidate and why. */
+export function formatExplanation(explanation: ResourceExplanation): string {
+  const lines = [
+    `Resource ${explanation.uid} (type ${explanation.type}, class ${explanation.class}) of workload "${explanation.workload}" (resources.${explanation.resource}) in ${explanation.app}/${explanation.env}`,
+    explanation.winner === null
+      ? 'Winner: none (see the reasons below)'
+      : `Winner: ${explanation.winner.name} v${explanation.winner.version}`,
+    ...(explanation.active === undefined
+      ? []
+      : [
+          `Active: provisioned by ${explanation.active.definition} v${explanation.active.definitionVersion} (${explanation.active.status})`,
+        ]),
+    '',
+  ];
+  const table =
+    explanation.candidates.length === 0
+      ? `No definition of type ${explanation.type} exists; apply one with: paved apply -f FILE\n`
+      : formatTable(explanation.candidates, [
+          {
+            header: 'definition',
+            value: (candidate) => `${candidate.name}${candidate.fallback ? ' (fallback)' : ''}`,
+          },
+          { header: 'version', value: (candidate) => candidate.version },
+          { header: 'matched', value: (candidate) => candidate.matched },
+          {
+            header: 'specificity',
+            value: (candidate) => (candidate.matched ? candidate.specificity : undefined),
+          },
+          { header: 'reason', value: (candidate) => candidate.reason },
+        ]);
+  return `${lines.join('\n')}\n${table}`;
+}
+
+/** `paved resources list APP ENV | explain APP ENV WORKLOAD RESOURCE | definitions list | definitions get NAME`. */
+export function registerResourcesCommands(program: Command, context: CliContext): void {
+  const resources = program
+    .command('resources')
+    .description('list active resources and the resource definitions that provision them')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ paved resources list shop dev
+  $ paved resources explain shop dev orders db
+  $ paved resources definitions list
+  $ paved resources definitions get dev-postgres -o yaml`,
+    );
+
+  resources
+    .command('list')
+    .description("list an environment's active resources with status, definition and version; secrets masked")
+    .usage('APP ENV [-o json|yaml|table]')
+    .argument('<app>', 'name of the app')
+    .argument('<env>', 'name of the environment')
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Exits 3 if the app or environment does not exist.
+
+Examples:
+  $ paved resources list shop dev
+  $ paved resources list shop dev -o json`,
+    )
+    .action(async (app: string, env: string, options: { output: OutputFormat }, command: Command) => {
+      const client = await context.client(command);
+      const items = await client.listResources(app, env);
+      context.io.stdout.write(renderList(options.output, items, RESOURCES_VIEW));
+    });
+
+  resources
+    .command('explain')
+    .description("show which definition matches a workload's resource, and why each other one does not")
+    .usage('APP ENV WORKLOAD RESOURCE [-o json|yaml|table]')
+    .argument('<app>', 'name of the app')
+    .argument('<env>', 'name of the environment')
+    .argument('<workload>', 'name of the workload (as deployed)')
+    .argument('<resource>', "name of the resource in the workload's Score file")
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Matches against the environment's current deployment and the definitions stored now, the way the
+next deployment would; "Active" is what the resource was last provisioned with. Exits 3 if the
+app, environment, workload or resource does not exist.
+
+Examples:
+  $ paved resources explain shop dev orders db
+  $ paved resources explain shop dev orders db -o json`,
+    )
+    .action(
+      async (
+        app: string,
+        env: string,
+        workload: string,
+        resource: string,
+        options: { output: OutputFormat },
+        command: Command,
+      ) => {
+        const client = await context.client(command);
+        const explanation = await client.explainResource(app, env, workload, resource);
+        context.io.stdout.write(
+          options.output === 'json'
+            ? formatJson(explanation)
+            : options.output === 'yaml'
+              ? formatYaml(explanation)
+              : formatExplanation(explanation),
+        );
+      },
+    );
+
+  const definitions = resources
+    .command('definitions')
+    .description('list and show resource definitions (applied with paved apply)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ paved resources definitions list
+  $ paved resources definitions get dev-postgres`,
+    );
+
+  definitions
+    .command('list')
+    .description('list resource definitions, latest version of each')
+    .usage('[-o json|yaml|table]')
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ paved resources definitions list
+  $ paved resources definitions list -o json`,
+    )
+    .action(async (options: { output: OutputFormat }, command: Command) => {
+      const client = await context.client(command);
+      const items = await client.listDefinitions();
+      context.io.stdout.write(renderList(options.output, items, DEFINITIONS_VIEW));
+    });
+
+  definitions
+    .command('get')
+    .description('show a resource definition; secret inputs by name only')
+    .usage('NAME [-o json|yaml|table]')
+    .argument('<name>', 'name of the definition')
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Exits 3 if there is no definition of that name.
+
+Examples:
+  $ paved resources definitions get dev-postgres`,
+    )
+    .action(async (name: string, options: { output: OutputFormat }, command: Command) => {
+      const client = await context.client(command);
+      const definition = await client.getDefinition(name);
+      context.io.stdout.write(
+        renderObject(options.output, definition, [
+          ['Name', definition.name],
+          ['Version', definition.version],
+          ['Type', definition.type],
+          ['Class', definition.class],
+          ['Driver', definition.driver],
+          ['Values', definition.inputs.values],
+          ['Secrets', definition.inputs.secretKeys.join(', ')],
+          ['Criteria', describeCriteria(definition)],
+          ['Stateful', definition.stateful],
+          ['Created', definition.createdAt],
+          ['Created by', definition.createdBy],
+        ]),
+      );
+    });
+}

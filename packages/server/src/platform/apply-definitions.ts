@@ -1,0 +1,265 @@
+/**
+ * `paved apply` on the server: checks every document of the request first, reporting every
+ * problem at once with its file and line, and stores nothing unless all of them are valid.
+ */
+import {
+  definitionConflicts,
+  PavedError,
+  stableStringify,
+  type Problem,
+  type ResourceDefinition,
+  type ResourceDriver,
+} from '@paved/core';
+import type { ResourceDefinitionContent, SecretReference, Store } from '@paved/store';
+import { z } from 'zod';
+import { zodProblems } from '../http/zod-problems.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+
+export const API_VERSION = 'paved.dev/v1';
+
+const NAME_RULE =
+  '1 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or digit';
+const TOKEN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const TOKEN_RULE = '1 to 63 letters, digits, ".", "_" and "-", starting with a letter or digit';
+
+const token = (what: string) =>
+  z.string({ error: `${what} must be a string` }).regex(TOKEN, { error: `${what} must be ${TOKEN_RULE}` });
+
+const criterionSchema = z.strictObject({
+  env_type: token('env_type').optional(),
+  env: token('env').optional(),
+  app: token('app').optional(),
+  res_id: z.string().min(1, { error: 'res_id must not be empty' }).optional(),
+  class: token('class').optional(),
+});
+
+/** One ResourceDefinition document as the CLI sends it: secrets already resolved to plain text. */
+export const definitionDocumentSchema = z.strictObject({
+  file: z.string().meta({ description: 'The file the document came from, for problems.' }),
+  line: z.number().int().positive().optional().meta({ description: 'The line the document starts at.' }),
+  secretRefs: z
+    .record(
+      z.string(),
+      z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]),
+    )
+    .optional()
+    .meta({
+      description:
+        'Where the CLI read each secret (`{env}` or `{file}`), stored so `paved export` writes the reference back.',
+    }),
+  apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
+  kind: z.literal('ResourceDefinition', { error: 'kind must be ResourceDefinition' }),
+  metadata: z.strictObject({
+    name: z
+      .string({ error: 'metadata.name is required' })
+      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: `metadata.name must be ${NAME_RULE}` }),
+  }),
+  spec: z.strictObject({
+    type: token('spec.type'),
+    class: token('spec.class').optional(),
+    driver: z.string({ error: 'spec.driver is required: the id of a driver, e.g. echo' }).min(1),
+    inputs: z
+      .strictObject({
+        values: z.record(z.string(), z.unknown()).optional(),
+        secrets: z.record(z.string(), z.string({ error: 'a resolved secret must be a string' })).optional(),
+      })
+      .optional(),
+    criteria: z.array(criterionSchema).optional(),
+    stateful: z.boolean().optional(),
+  }),
+});
+
+export type DefinitionDocument = z.output<typeof definitionDocumentSchema>;
+
+/** The request body: documents are checked one by one so every problem carries its file and line. */
+export const applyBodySchema = z.strictObject({
+  documents: z
+    .array(
+      z.looseObject({
+        file: z.string(),
+        line: z.number().int().positive().optional(),
+      }),
+    )
+    .min(1, { error: 'nothing to apply: give at least one document' })
+    .max(5000, { error: 'at most 5000 documents per apply' }),
+});
+
+export type ApplyAction = 'created' | 'updated' | 'unchanged';
+
+export interface ApplyResult {
+  created: number;
+  updated: number;
+  unchanged: number;
+  items: { kind: 'ResourceDefinition'; name: string; action: ApplyAction }[];
+}
+
+export interface ApplyOptions {
+  store: Store;
+  secrets: SecretBox;
+  drivers: ReadonlyMap<string, ResourceDriver>;
+  actor: string;
+}
+
+/**
+ * Validates every document, then creates or updates the definitions in one transaction.
+ * @throws PavedError INVALID_INPUT listing every problem; nothing is stored then.
+ */
+export async function applyDefinitions(
+  documents: readonly (Record<string, unknown> & { file: string; line?: number | undefined })[],
+  options: ApplyOptions,
+): Promise<ApplyResult> {
+  const problems: Problem[] = [];
+  const valid: {
+    document: DefinitionDocument;
+    definition: ResourceDefinition;
+    secretRefs: Record<string, SecretReference>;
+  }[] = [];
+  const firstByName = new Map<string, DefinitionDocument>();
+
+  for (const raw of documents) {
+    const where = { file: raw.file, ...(raw.line === undefined ? {} : { line: raw.line }) };
+    const parsed = definitionDocumentSchema.safeParse(raw);
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error.issues).map((problem) => ({ ...where, ...problem })));
+      continue;
+    }
+    const document = parsed.data;
+    const name = document.metadata.name;
+    const earlier = firstByName.get(name);
+    if (earlier !== undefined) {
+      problems.push({
+        ...where,
+        path: 'metadata.name',
+        message: `resource definition "${name}" is also defined in ${describe(earlier)}: give each definition one document`,
+      });
+      continue;
+    }
+    firstByName.set(name, document);
+    const documentProblems = driverProblems(document, options.drivers);
+    const secrets = document.spec.inputs?.secrets ?? {};
+    for (const key of Object.keys(document.secretRefs ?? {})) {
+      if (!Object.hasOwn(secrets, key)) {
+        documentProblems.push({
+          path: `secretRefs.${key}`,
+          message: `a reference for "${key}", which is no secret input`,
+        });
+      }
+    }
+    problems.push(...documentProblems.map((problem) => ({ ...where, ...problem })));
+    if (documentProblems.length === 0) {
+      valid.push({ document, definition: toDefinition(document), secretRefs: document.secretRefs ?? {} });
+    }
+  }
+
+  // Ties are checked against what stays stored too; applied definitions come last so that a tie
+  // is reported on (and located in) the document being applied.
+  const stored = await options.store.definitions.list();
+  const applied = new Set(valid.map(({ definition }) => definition.name));
+  const byName = new Map(valid.map((entry) => [entry.definition.name, entry.document]));
+  for (const problem of definitionConflicts([
+    ...stored.filter((definition) => !applied.has(definition.name)),
+    ...valid.map(({ definition }) => definition),
+  ])) {
+    const name = problem.path.slice(0, problem.path.indexOf('.criteria.'));
+    const document = byName.get(name);
+    problems.push({
+      ...(document === undefined
+        ? {}
+        : { file: document.file, ...(document.line === undefined ? {} : { line: document.line }) }),
+      path: `spec${problem.path.slice(name.length)}`,
+      message: problem.message,
+    });
+  }
+
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    throw PavedError.invalid(
+      `${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in the configuration, nothing was applied; first: ${describeProblem(first)}`,
+      problems,
+    );
+  }
+
+  const items = await options.store.transaction(async (store) => {
+    const results: ApplyResult['items'] = [];
+    for (const { definition, secretRefs } of valid) {
+      const { version: _version, ...content } = definition;
+      const sealed: ResourceDefinitionContent = {
+        ...content,
+        secretRefs,
+        inputs: {
+          values: content.inputs.values,
+          secrets: Object.fromEntries(
+            Object.entries(content.inputs.secrets).map(([key, value]) => [key, options.secrets.seal(value)]),
+          ),
+        },
+      };
+      const fingerprint = options.secrets.fingerprint(stableStringify({ ...content, secretRefs }));
+      const { action } = await store.definitions.put(sealed, fingerprint, options.actor);
+      results.push({ kind: 'ResourceDefinition', name: definition.name, action });
+    }
+    return results;
+  });
+  const count = (action: ApplyAction) => items.filter((item) => item.action === action).length;
+  return { created: count('created'), updated: count('updated'), unchanged: count('unchanged'), items };
+}
+
+/** The driver must exist and accept the inputs; messages name keys, never secret values. */
+function driverProblems(
+  document: DefinitionDocument,
+  drivers: ReadonlyMap<string, ResourceDriver>,
+): Omit<Problem, 'file' | 'line'>[] {
+  const { spec } = document;
+  const driver = drivers.get(spec.driver);
+  if (driver === undefined) {
+    return [
+      {
+        path: 'spec.driver',
+        message: `unknown driver "${spec.driver}"; the drivers are ${[...drivers.keys()].sort().join(', ')}`,
+      },
+    ];
+  }
+  const values = spec.inputs?.values ?? {};
+  const secrets = spec.inputs?.secrets ?? {};
+  const both = Object.keys(secrets).filter((key) => Object.hasOwn(values, key));
+  if (both.length > 0) {
+    return both.map((key) => ({
+      path: `spec.inputs.secrets.${key}`,
+      message: `input "${key}" is given both as a value and as a secret: keep one`,
+    }));
+  }
+  const parsed = driver.inputs.safeParse({ ...values, ...secrets });
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => {
+    const key = issue.path[0];
+    const section = typeof key === 'string' && Object.hasOwn(secrets, key) ? 'secrets' : 'values';
+    const path =
+      issue.path.length === 0 ? 'spec.inputs' : `spec.inputs.${section}.${issue.path.map(String).join('.')}`;
+    return { path, message: `driver ${driver.id}: ${issue.message}` };
+  });
+}
+
+function toDefinition(document: DefinitionDocument): ResourceDefinition {
+  const { spec } = document;
+  return {
+    name: document.metadata.name,
+    version: 0,
+    type: spec.type,
+    ...(spec.class === undefined ? {} : { class: spec.class }),
+    driver: spec.driver,
+    inputs: { values: spec.inputs?.values ?? {}, secrets: spec.inputs?.secrets ?? {} },
+    criteria: (spec.criteria ?? []).map((criterion) =>
+      Object.fromEntries(Object.entries(criterion).filter(([, value]) => value !== undefined)),
+    ),
+    // `stateful: false` is the default spelt out: the same content, so the same fingerprint.
+    ...(spec.stateful === true ? { stateful: true } : {}),
+  };
+}
+
+function describe(document: DefinitionDocument): string {
+  return document.line === undefined ? document.file : `${document.file}:${document.line}`;
+}
+
+function describeProblem(problem: Problem): string {
+  const where = [problem.file, problem.line].filter((part) => part !== undefined).join(':');
+  return `${where === '' ? '' : `${where}: `}${problem.path === '' ? '' : `${problem.path}: `}${problem.message}`;
+}

@@ -1,0 +1,164 @@
+import { PavedError } from '@paved/core';
+import { builtinDrivers } from '@paved/drivers';
+import type { StoredResourceDefinition } from '@paved/store';
+import { z } from 'zod';
+import { applyBodySchema, applyDefinitions } from '../platform/apply-definitions.js';
+import { explainResource } from '../platform/explain-resource.js';
+import { defineRoute, type AnyRoute } from './route.js';
+import { appName, envName, pageOf } from './schemas.js';
+import { caller } from './scopes.js';
+
+const criterionSchema = z.object({
+  env_type: z.string().optional(),
+  env: z.string().optional(),
+  app: z.string().optional(),
+  res_id: z.string().optional(),
+  class: z.string().optional(),
+});
+
+export const definitionSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  type: z.string(),
+  class: z.string().optional(),
+  driver: z.string(),
+  inputs: z.object({
+    values: z.record(z.string(), z.unknown()),
+    secretKeys: z
+      .array(z.string())
+      .meta({ description: 'Names of the secret inputs; their values are never returned.' }),
+    secretRefs: z
+      .record(z.string(), z.union([z.object({ env: z.string() }), z.object({ file: z.string() })]))
+      .meta({ description: 'Where the operator keeps each secret (as applied), never its value.' }),
+  }),
+  criteria: z.array(criterionSchema),
+  stateful: z.boolean(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+
+export const applyResultSchema = z.object({
+  created: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+  items: z.array(
+    z.object({ kind: z.string(), name: z.string(), action: z.enum(['created', 'updated', 'unchanged']) }),
+  ),
+});
+
+export const explanationSchema = z.object({
+  app: z.string(),
+  env: z.string(),
+  workload: z.string(),
+  resource: z.string(),
+  uid: z.string(),
+  type: z.string(),
+  class: z.string(),
+  id: z.string(),
+  winner: z.object({ name: z.string(), version: z.number().int() }).nullable(),
+  candidates: z.array(
+    z.object({
+      name: z.string(),
+      version: z.number().int(),
+      fallback: z.boolean(),
+      matched: z.boolean(),
+      specificity: z.number().int(),
+      reason: z.string(),
+    }),
+  ),
+  active: z
+    .object({ definition: z.string(), definitionVersion: z.number().int(), status: z.string() })
+    .optional(),
+});
+
+/** `paved apply`, reading resource definitions back, and explaining a match. */
+export function definitionRoutes(): AnyRoute[] {
+  // Built once: drivers are stateless, and apply only reads their ids and input schemas.
+  const drivers = builtinDrivers();
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/api/v1/apply',
+      permission: 'platform.apply',
+      summary: 'Apply platform configuration (resource definitions)',
+      description:
+        'Every document is checked first and every problem is reported at once with its file and line; nothing is stored unless all are valid. Secret inputs arrive resolved (the CLI reads the references) and are stored encrypted. Applying unchanged documents changes nothing.',
+      body: applyBodySchema,
+      response: applyResultSchema,
+      // Platform configuration can hold many documents.
+      bodyLimitBytes: 8 * 1024 * 1024,
+      handler: async ({ body, server, principal }) =>
+        applyDefinitions(body.documents, {
+          store: server.store,
+          secrets: server.secrets,
+          drivers,
+          actor: caller(principal).name,
+        }),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/apps/{app}/envs/{env}/workloads/{workload}/resources/{resource}/explain',
+      permission: 'resources.read',
+      summary: "Explain which definition matches a workload's resource, and why the others do not",
+      description:
+        "Matches against the environment's current deployment and the definitions stored now; `active` is what the resource was last provisioned with.",
+      params: z.object({
+        app: appName,
+        env: envName,
+        workload: z.string().min(1),
+        resource: z.string().min(1),
+      }),
+      response: explanationSchema,
+      handler: async ({ params, server }) => explainResource(server.store, params),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/resource-definitions',
+      permission: 'definitions.read',
+      summary: 'List resource definitions (latest versions, by name)',
+      response: pageOf(definitionSchema),
+      handler: async ({ server }) => ({
+        items: (await server.store.definitions.list()).map(definitionToWire),
+        next: null,
+      }),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/resource-definitions/{name}',
+      permission: 'definitions.read',
+      summary: 'Get a resource definition (its latest version)',
+      params: z.object({ name: z.string().min(1) }),
+      response: definitionSchema,
+      handler: async ({ params, server }) => {
+        const definition = await server.store.definitions.get(params.name);
+        if (definition === undefined) {
+          throw new PavedError(
+            'NOT_FOUND',
+            `resource definition "${params.name}" does not exist; see paved resources definitions list`,
+          );
+        }
+        return definitionToWire(definition);
+      },
+    }),
+  ];
+}
+
+/** Secret inputs leave as key names only. */
+export function definitionToWire(definition: StoredResourceDefinition): z.input<typeof definitionSchema> {
+  return {
+    name: definition.name,
+    version: definition.version,
+    type: definition.type,
+    ...(definition.class === undefined ? {} : { class: definition.class }),
+    driver: definition.driver,
+    inputs: {
+      values: definition.inputs.values,
+      secretKeys: Object.keys(definition.inputs.secrets).sort(),
+      secretRefs: definition.secretRefs,
+    },
+    criteria: definition.criteria,
+    stateful: definition.stateful === true,
+    createdAt: definition.createdAt,
+    createdBy: definition.createdBy,
+  };
+}

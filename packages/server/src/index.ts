@@ -29,3 +29,8 @@ export { generateToken, hashToken, TOKEN_PREFIX } from './auth/tokens.js';
 export { createLogger, type LoggerOptions } from './observability/logger.js';
 export { parseDurationSeconds, formatDuration } from './duration.js';
 export type { ServerContext } from './server-context.js';
+export {
+  platformJsonSchema,
+  PLATFORM_SCHEMA_FILE,
+  PLATFORM_SCHEMA_PATH,
+} from './platform/platform-schema.js';

@@ -19,7 +19,9 @@ export function formatApplyResult(result: ApplyResult): string {
 export function registerApplyCommand(program: Command, context: CliContext): void {
   program
     .command('apply')
-    .description('create or update platform configuration (resource definitions) from YAML files')
+    .description(
+      'create or update platform configuration (resource definitions, environment types) from YAML files',
+    )
     .usage('-f FILE|DIR [-f FILE|DIR…] [-o json|yaml|table]')
     .requiredOption(
       '-f, --file <path>',

@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ResourceDefinitionView } from '@paved/client';
+import type { EnvironmentType, ResourceDefinitionView } from '@paved/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readDocuments } from '../platform-config.js';
 import { runCli } from '../testing/run-cli.js';
-import { exportDefinition } from './export.js';
+import { exportDefinition, exportEnvironmentType } from './export.js';
 
 const POSTGRES: ResourceDefinitionView = {
   name: 'dev-postgres',
@@ -35,6 +35,17 @@ const DNS: ResourceDefinitionView = {
   createdAt: '2026-01-01T00:00:00.000Z',
   createdBy: 'alice',
 };
+
+const PREVIEW: EnvironmentType = {
+  name: 'preview',
+  position: 1,
+  description: 'Short-lived environments',
+  defaultTtl: '72h',
+  defaultTarget: 'docker',
+  requiresDeployer: false,
+};
+
+const PRODUCTION: EnvironmentType = { name: 'production', position: 3, requiresDeployer: true };
 
 describe('paved export', () => {
   let dir: string;
@@ -82,11 +93,48 @@ describe('paved export', () => {
     );
   });
 
-  it('-o DIR writes one file per definition; without it prints every document', async () => {
-    const answer = () => ({ body: { items: [POSTGRES, DNS], next: null } });
+  it('writes environment types as apply reads them, leaving out defaults', async () => {
+    const read = await readDocuments(
+      [PREVIEW, PRODUCTION].map((envType) => exportEnvironmentType(envType).yaml).join('---\n'),
+      'env-types.yaml',
+      dir,
+      {},
+    );
+    expect(read.problems).toEqual([]);
+    expect(read.documents.map(({ file: _file, line: _line, ...document }) => document)).toEqual([
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'EnvironmentType',
+        metadata: { name: 'preview' },
+        spec: {
+          position: 1,
+          description: 'Short-lived environments',
+          defaultTtl: '72h',
+          defaultTarget: 'docker',
+        },
+      },
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'EnvironmentType',
+        metadata: { name: 'production' },
+        spec: { position: 3, requiresDeployer: true },
+      },
+    ]);
+  });
+
+  it('-o DIR writes one file per definition and environment type; without it prints every document', async () => {
+    const answer = (request: { path: string }) => ({
+      body: {
+        items: request.path.startsWith('/api/v1/env-types') ? [PREVIEW] : [POSTGRES, DNS],
+        next: null,
+      },
+    });
     const run = await runCli(['export', '-o', 'platform'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe('Exported 2 resource definitions to platform.\n');
+    expect(run.stdout).toBe('Exported 2 resource definitions and 1 environment type to platform.\n');
+    expect(await readFile(join(dir, 'platform', 'environment-types', 'preview.yaml'), 'utf8')).toBe(
+      exportEnvironmentType(PREVIEW).yaml,
+    );
     expect(run.stderr).toContain('secret "token" has no recorded reference');
     expect(await readFile(join(dir, 'platform', 'dev-postgres.yaml'), 'utf8')).toBe(
       exportDefinition(POSTGRES).yaml,
@@ -94,6 +142,8 @@ describe('paved export', () => {
     expect(await readFile(join(dir, 'platform', 'corp-dns.yaml'), 'utf8')).toBe(exportDefinition(DNS).yaml);
 
     const printed = await runCli(['export'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
-    expect(printed.stdout).toBe(`${exportDefinition(POSTGRES).yaml}---\n${exportDefinition(DNS).yaml}`);
+    expect(printed.stdout).toBe(
+      `${exportEnvironmentType(PREVIEW).yaml}---\n${exportDefinition(POSTGRES).yaml}---\n${exportDefinition(DNS).yaml}`,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ResourceDefinitionView, SecretReference } from '@paved/client';
+import type { EnvironmentType, ResourceDefinitionView, SecretReference } from '@paved/client';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { CliContext } from '../cli-context.js';
@@ -44,6 +44,33 @@ export function exportDefinition(definition: ResourceDefinitionView): ExportedDo
   return { name: definition.name, yaml: stringify(document), guessed };
 }
 
+/**
+ * An environment type as the document `paved apply` reads. Defaults are left out (no
+ * description, TTL or target; `requiresDeployer: false`), which the server reads as the same.
+ */
+export function exportEnvironmentType(envType: EnvironmentType): ExportedDocument {
+  const document = {
+    apiVersion: 'paved.dev/v1',
+    kind: 'EnvironmentType',
+    metadata: { name: envType.name },
+    spec: {
+      position: envType.position,
+      ...(envType.description === undefined ? {} : { description: envType.description }),
+      ...(envType.defaultTtl === undefined ? {} : { defaultTtl: envType.defaultTtl }),
+      ...(envType.defaultTarget === undefined ? {} : { defaultTarget: envType.defaultTarget }),
+      ...(envType.requiresDeployer ? { requiresDeployer: true } : {}),
+    },
+  };
+  return { name: envType.name, yaml: stringify(document), guessed: [] };
+}
+
+/**
+ * Environment types go to a subdirectory: a definition and an environment type may share a name,
+ * and names cannot contain "/", so `<DIR>/environment-types/<name>.yaml` never collides with a
+ * definition's `<DIR>/<name>.yaml`. `paved apply` searches directories recursively.
+ */
+export const ENVIRONMENT_TYPES_DIRECTORY = 'environment-types';
+
 /** `paved export [-o DIR]`. */
 export function registerExportCommand(program: Command, context: CliContext): void {
   program
@@ -57,7 +84,7 @@ export function registerExportCommand(program: Command, context: CliContext): vo
     .addHelpText(
       'after',
       `
-The files re-apply to no change. Secrets are written as the references they were applied with
+Environment types are written to <DIR>/environment-types/<name>.yaml. The files re-apply to no change. Secrets are written as the references they were applied with
 ({ env: NAME } or { file: PATH }, as written), never as values; a secret applied without a
 reference is written as { env: KEY } with a warning.
 
@@ -67,6 +94,7 @@ Examples:
     )
     .action(async (options: { output?: string }, command: Command) => {
       const client = await context.client(command);
+      const envTypes = (await client.listEnvTypes()).map(exportEnvironmentType);
       const exported = (await client.listDefinitions()).map(exportDefinition);
       for (const document of exported) {
         for (const key of document.guessed) {
@@ -76,7 +104,7 @@ Examples:
         }
       }
       if (options.output === undefined) {
-        context.io.stdout.write(exported.map((document) => document.yaml).join('---\n'));
+        context.io.stdout.write([...envTypes, ...exported].map((document) => document.yaml).join('---\n'));
         return;
       }
       const directory = resolve(context.io.cwd, options.output);
@@ -84,8 +112,12 @@ Examples:
       for (const document of exported) {
         await writeFile(join(directory, `${document.name}.yaml`), document.yaml);
       }
+      if (envTypes.length > 0) await mkdir(join(directory, ENVIRONMENT_TYPES_DIRECTORY), { recursive: true });
+      for (const document of envTypes) {
+        await writeFile(join(directory, ENVIRONMENT_TYPES_DIRECTORY, `${document.name}.yaml`), document.yaml);
+      }
       context.print(
-        `Exported ${exported.length} resource definition${exported.length === 1 ? '' : 's'} to ${options.output}.`,
+        `Exported ${exported.length} resource definition${exported.length === 1 ? '' : 's'} and ${envTypes.length} environment type${envTypes.length === 1 ? '' : 's'} to ${options.output}.`,
       );
     });
 }

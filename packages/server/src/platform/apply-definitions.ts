@@ -10,10 +10,15 @@ import {
   type ResourceDefinition,
   type ResourceDriver,
 } from '@paved/core';
-import type { ResourceDefinitionContent, SecretReference, Store } from '@paved/store';
+import type { EnvType, ResourceDefinitionContent, SecretReference, Store } from '@paved/store';
 import { z } from 'zod';
 import { zodProblems } from '../http/zod-problems.js';
 import type { SecretBox } from '../secrets/secret-box.js';
+import {
+  checkEnvironmentTypeDocument,
+  ENVIRONMENT_TYPE_KIND,
+  putEnvironmentType,
+} from './apply-environment-types.js';
 
 export const API_VERSION = 'paved.dev/v1';
 
@@ -33,22 +38,29 @@ const criterionSchema = z.strictObject({
   class: token('class').optional(),
 });
 
+/** Where the operator keeps a secret; what a YAML file writes in place of its value. */
+export const secretReferenceSchema = z.union([
+  z
+    .strictObject({ env: z.string().min(1) })
+    .meta({ description: 'The environment variable of `paved apply` that holds the secret.' }),
+  z.strictObject({ file: z.string().min(1) }).meta({
+    description:
+      'A file holding the secret (one trailing newline removed); a relative path is relative to the YAML file.',
+  }),
+]);
+
 /** One ResourceDefinition document as the CLI sends it: secrets already resolved to plain text. */
 export const definitionDocumentSchema = z.strictObject({
   file: z.string().meta({ description: 'The file the document came from, for problems.' }),
   line: z.number().int().positive().optional().meta({ description: 'The line the document starts at.' }),
-  secretRefs: z
-    .record(
-      z.string(),
-      z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]),
-    )
-    .optional()
-    .meta({
-      description:
-        'Where the CLI read each secret (`{env}` or `{file}`), stored so `paved export` writes the reference back.',
-    }),
+  secretRefs: z.record(z.string(), secretReferenceSchema).optional().meta({
+    description:
+      'Where the CLI read each secret (`{env}` or `{file}`), stored so `paved export` writes the reference back.',
+  }),
   apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
-  kind: z.literal('ResourceDefinition', { error: 'kind must be ResourceDefinition' }),
+  kind: z.literal('ResourceDefinition', {
+    error: `kind must be ResourceDefinition or ${ENVIRONMENT_TYPE_KIND}`,
+  }),
   metadata: z.strictObject({
     name: z
       .string({ error: 'metadata.name is required' })
@@ -90,7 +102,7 @@ export interface ApplyResult {
   created: number;
   updated: number;
   unchanged: number;
-  items: { kind: 'ResourceDefinition'; name: string; action: ApplyAction }[];
+  items: { kind: 'ResourceDefinition' | typeof ENVIRONMENT_TYPE_KIND; name: string; action: ApplyAction }[];
 }
 
 export interface ApplyOptions {
@@ -98,6 +110,8 @@ export interface ApplyOptions {
   secrets: SecretBox;
   drivers: ReadonlyMap<string, ResourceDriver>;
   actor: string;
+  /** The targets this server has: an environment type's default target must be one of them. */
+  targets?: readonly string[];
 }
 
 /**
@@ -115,9 +129,28 @@ export async function applyDefinitions(
     secretRefs: Record<string, SecretReference>;
   }[] = [];
   const firstByName = new Map<string, DefinitionDocument>();
+  const envTypes = new Map<string, { envType: EnvType; where: string }>();
 
   for (const raw of documents) {
     const where = { file: raw.file, ...(raw.line === undefined ? {} : { line: raw.line }) };
+    if (raw.kind === ENVIRONMENT_TYPE_KIND) {
+      const checked = checkEnvironmentTypeDocument(raw, options.targets);
+      if ('problems' in checked) {
+        problems.push(...checked.problems.map((problem) => ({ ...where, ...problem })));
+        continue;
+      }
+      const earlier = envTypes.get(checked.envType.name);
+      if (earlier !== undefined) {
+        problems.push({
+          ...where,
+          path: 'metadata.name',
+          message: `environment type "${checked.envType.name}" is also defined in ${earlier.where}: give each environment type one document`,
+        });
+        continue;
+      }
+      envTypes.set(checked.envType.name, { envType: checked.envType, where: describe(checked.document) });
+      continue;
+    }
     const parsed = definitionDocumentSchema.safeParse(raw);
     if (!parsed.success) {
       problems.push(...zodProblems(parsed.error.issues).map((problem) => ({ ...where, ...problem })));
@@ -181,6 +214,14 @@ export async function applyDefinitions(
 
   const items = await options.store.transaction(async (store) => {
     const results: ApplyResult['items'] = [];
+    // Environment types first: the definitions' criteria may name them.
+    for (const { envType } of envTypes.values()) {
+      results.push({
+        kind: ENVIRONMENT_TYPE_KIND,
+        name: envType.name,
+        action: await putEnvironmentType(store, envType),
+      });
+    }
     for (const { definition, secretRefs } of valid) {
       const { version: _version, ...content } = definition;
       const sealed: ResourceDefinitionContent = {
@@ -255,7 +296,7 @@ function toDefinition(document: DefinitionDocument): ResourceDefinition {
   };
 }
 
-function describe(document: DefinitionDocument): string {
+function describe(document: { file: string; line?: number | undefined }): string {
   return document.line === undefined ? document.file : `${document.file}:${document.line}`;
 }
 

@@ -3,6 +3,7 @@ import { beforeEach, expect, it } from 'vitest';
 import { SecretBox } from '../secrets/secret-box.js';
 import { createTestServer, type TestServer } from '../testing/test-server.js';
 import { platformDefinitions } from './platform-definitions.js';
+import { platformJsonSchema } from './platform-schema.js';
 
 function postgres(name: string, spec: Record<string, unknown> = {}, line = 1): Record<string, unknown> {
   return {
@@ -191,5 +192,114 @@ describeEachDatabase('resource definitions API', (getStore, _engine, getClock) =
     expect(
       definitions.some((definition) => definition.name === 'default-route' && definition.fallback === true),
     ).toBe(true);
+  });
+});
+
+describeEachDatabase('environment types through apply', (getStore, _engine, getClock) => {
+  let server: TestServer;
+  let token: string;
+  const call = (method: string, path: string, body?: unknown) =>
+    server.request(method, path, { token, body });
+  const envType = (name: string, spec: Record<string, unknown>, line = 1) => ({
+    file: 'platform/env-types.yaml',
+    line,
+    apiVersion: 'paved.dev/v1',
+    kind: 'EnvironmentType',
+    metadata: { name },
+    spec,
+  });
+
+  beforeEach(async () => {
+    server = createTestServer(getStore(), getClock(), { targets: ['process', 'docker'] });
+    ({ token } = await server.principal('alice', { administrator: true }));
+  });
+
+  it('creates and updates environment types with definitions, then changes nothing on the same documents', async () => {
+    const documents = [
+      envType('qa', { position: 2, defaultTtl: '48h', defaultTarget: 'docker', description: 'Testers' }),
+      envType('preview', { position: 1, description: 'Short-lived environments, e.g. one per pull request' }),
+      postgres('qa-postgres', { criteria: [{ env_type: 'qa' }] }),
+    ];
+    const first = await call('POST', '/api/v1/apply', { documents });
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      created: 2,
+      updated: 1,
+      unchanged: 0,
+      items: [
+        { kind: 'EnvironmentType', name: 'qa', action: 'created' },
+        // The seeded preview has a default TTL of 72h, which this document leaves out.
+        { kind: 'EnvironmentType', name: 'preview', action: 'updated' },
+        { kind: 'ResourceDefinition', name: 'qa-postgres', action: 'created' },
+      ],
+    });
+    expect((await call('GET', '/api/v1/env-types/qa')).body).toEqual({
+      name: 'qa',
+      position: 2,
+      description: 'Testers',
+      defaultTtl: '48h',
+      defaultTarget: 'docker',
+      requiresDeployer: false,
+    });
+    const again = await call('POST', '/api/v1/apply', { documents });
+    expect(again.body).toMatchObject({ created: 0, updated: 0, unchanged: 3 });
+    // The default spelt out is the same content; a changed field is an update.
+    const spelt = await call('POST', '/api/v1/apply', {
+      documents: [
+        envType('qa', {
+          position: 2,
+          defaultTtl: '2d',
+          defaultTarget: 'docker',
+          description: 'Testers',
+          requiresDeployer: false,
+        }),
+        envType('staging', { position: 2, description: 'Pre-production checks', requiresDeployer: true }),
+      ],
+    });
+    expect(spelt.body.items).toEqual([
+      { kind: 'EnvironmentType', name: 'qa', action: 'unchanged' },
+      { kind: 'EnvironmentType', name: 'staging', action: 'updated' },
+    ]);
+    expect((await server.store.envTypes.get('staging'))?.requiresDeployer).toBe(true);
+  });
+
+  it('serves the JSON schema of the documents to readers of definitions', async () => {
+    const response = await call('GET', '/api/v1/schema/paved-v1.json');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual(platformJsonSchema());
+    expect((await server.request('GET', '/api/v1/schema/paved-v1.json')).status).toBe(401);
+  });
+
+  it('reports every problem of environment types with the definitions, and stores nothing', async () => {
+    const before = await server.store.envTypes.list();
+    const response = await call('POST', '/api/v1/apply', {
+      documents: [
+        envType('qa', { position: 2, defaultTarget: 'k8s' }, 1),
+        envType('Bad Name', { position: -1, defaultTtl: 'forever', colour: 'red' }, 10),
+        envType('dup', { position: 1 }, 20),
+        envType('dup', { position: 2 }, 30),
+        postgres('good', { criteria: [{ env_type: 'qa' }] }, 40),
+        { ...postgres('bad-kind', {}, 50), kind: 'Thing' },
+      ],
+    });
+    expect(response.status).toBe(400);
+    const problems = response.body.error.details.problems as {
+      line: number;
+      path: string;
+      message: string;
+    }[];
+    const at = (line: number, path: string) =>
+      problems.find((problem) => problem.line === line && problem.path === path)?.message;
+    expect(at(1, 'spec.defaultTarget')).toBe(
+      'target "k8s" is not available on this server; the targets are process, docker',
+    );
+    expect(at(10, 'metadata.name')).toMatch(/DNS label/);
+    expect(at(10, 'spec.position')).toMatch(/0 or more/);
+    expect(at(10, 'spec.defaultTtl')).toMatch(/e\.g\. 72h/);
+    expect(at(10, 'spec')).toMatch(/colour/);
+    expect(at(30, 'metadata.name')).toMatch(/"dup" is also defined in platform\/env-types\.yaml:20/);
+    expect(at(50, 'kind')).toBe('kind must be ResourceDefinition or EnvironmentType');
+    expect(await server.store.envTypes.list()).toEqual(before);
+    expect(await server.store.definitions.list()).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import type { StoredResourceDefinition } from '@paved/store';
 import { z } from 'zod';
 import { applyBodySchema, applyDefinitions } from '../platform/apply-definitions.js';
 import { explainResource } from '../platform/explain-resource.js';
+import { PLATFORM_SCHEMA_PATH, platformJsonSchema } from '../platform/platform-schema.js';
 import { defineRoute, type AnyRoute } from './route.js';
 import { appName, envName, pageOf } from './schemas.js';
 import { caller } from './scopes.js';
@@ -75,12 +76,14 @@ export const explanationSchema = z.object({
 export function definitionRoutes(): AnyRoute[] {
   // Built once: drivers are stateless, and apply only reads their ids and input schemas.
   const drivers = builtinDrivers();
+  // Made once, on first use: the schemas it is generated from are fixed.
+  let schema: Record<string, unknown> | undefined;
   return [
     defineRoute({
       method: 'POST',
       path: '/api/v1/apply',
       permission: 'platform.apply',
-      summary: 'Apply platform configuration (resource definitions)',
+      summary: 'Apply platform configuration (resource definitions and environment types)',
       description:
         'Every document is checked first and every problem is reported at once with its file and line; nothing is stored unless all are valid. Secret inputs arrive resolved (the CLI reads the references) and are stored encrypted. Applying unchanged documents changes nothing.',
       body: applyBodySchema,
@@ -93,7 +96,20 @@ export function definitionRoutes(): AnyRoute[] {
           secrets: server.secrets,
           drivers,
           actor: caller(principal).name,
+          targets: server.targets,
         }),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: PLATFORM_SCHEMA_PATH,
+      // Not public: docs/contracts.md fixes the routes answered without a token. Editors that
+      // cannot send one read the committed docs/schema/paved-v1.schema.json instead.
+      permission: 'definitions.read',
+      summary: 'The JSON schema of paved.dev/v1 platform configuration documents',
+      description:
+        'For editors and tools checking files before `paved apply`; see docs/platform-configuration.md. The same as docs/schema/paved-v1.schema.json.',
+      response: z.record(z.string(), z.unknown()),
+      handler: async () => (schema ??= platformJsonSchema()),
     }),
     defineRoute({
       method: 'GET',

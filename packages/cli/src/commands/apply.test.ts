@@ -261,8 +261,8 @@ describe('paved resources', () => {
           version: 2,
           fallback: false,
           matched: true,
-          specificity: 4,
-          reason: 'matches criterion {env_type=development} (specificity 4); the winner',
+          specificity: 2,
+          reason: 'matches criterion {env_type=development} (specificity 2); the winner',
         },
         {
           name: 'prod-postgres',
@@ -287,7 +287,7 @@ describe('paved resources', () => {
       'Resource postgres.default#orders.db (type postgres, class default) of workload "orders" (resources.db) in shop/dev\n',
     );
     expect(run.stdout).toContain('Winner: dev-postgres v2\nActive: provisioned by dev-postgres v1 (ready)\n');
-    expect(run.stdout).toMatch(/^dev-postgres\s+2\s+yes\s+4\s+matches criterion/m);
+    expect(run.stdout).toMatch(/^dev-postgres\s+2\s+yes\s+2\s+matches criterion/m);
     expect(run.stdout).toMatch(/^prod-postgres\s+1\s+no\s+-\s+criterion \{env_type=production\} needs/m);
     const json = await runCli(['resources', 'explain', 'shop', 'dev', 'orders', 'db', '-o', 'json'], {
       env: { PAVED_TOKEN: 't' },

@@ -40,18 +40,21 @@ describe('matchDefinition', () => {
     );
   });
 
-  it('lets the most specific criterion win: res_id over env over env_type over app', () => {
+  it('lets the most specific criterion win: res_id over env over app over env_type (issue 5)', () => {
     const definitions = [
-      definition('by-app', 'postgres', [{ app: 'shop' }]),
-      definition('by-type', 'postgres', [{ env_type: 'development', app: 'shop' }]),
+      definition('by-type', 'postgres', [{ env_type: 'development' }]),
+      definition('by-app', 'postgres', [{ app: 'shop', env_type: 'development' }]),
       definition('by-env', 'postgres', [{ env: 'dev' }]),
       definition('by-id', 'postgres', [{ res_id: 'orders.db' }]),
     ];
     expect(matchDefinition(definitions, request, context).winner?.name).toBe('by-id');
     expect(matchDefinition(definitions.slice(0, 3), request, context).winner?.name).toBe('by-env');
-    expect(matchDefinition(definitions.slice(0, 2), request, context).winner?.name).toBe('by-type');
+    expect(matchDefinition(definitions.slice(0, 2), request, context).winner?.name).toBe('by-app');
     const result = matchDefinition(definitions.slice(0, 2), request, context);
-    expect(result.candidates[1]?.reason).toMatch(/"by-type" is more specific/);
+    expect(result.candidates[1]?.reason).toMatch(/"by-app" is more specific/);
+    expect(specificityOf({ app: 'shop' })).toBeGreaterThan(
+      specificityOf({ env_type: 'development', class: 'x' }),
+    );
     expect(specificityOf({ res_id: 'x' })).toBeGreaterThan(
       specificityOf({ env: 'a', env_type: 'b', app: 'c', class: 'd' }),
     );

@@ -37,7 +37,7 @@ export interface MatchResult {
  * Weights make any criterion naming the resource id beat any naming only the environment, and so
  * on down: a sum of lower weights can never reach a higher one.
  */
-const WEIGHTS = { res_id: 16, env: 8, env_type: 4, app: 2, class: 1 } as const satisfies Record<
+const WEIGHTS = { res_id: 16, env: 8, app: 4, env_type: 2, class: 1 } as const satisfies Record<
   keyof Criteria,
   number
 >;

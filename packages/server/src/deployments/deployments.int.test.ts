@@ -202,7 +202,8 @@ describe('deployments on the process target', () => {
 
   afterAll(async () => {
     if (api !== undefined) {
-      for (const env of ['dev', 'qa']) await api.call('DELETE', `/api/v1/apps/shop/envs/${env}`);
+      // Every environment the tests create, so a failed test leaves no workload process behind.
+      for (const env of ['dev', 'qa', 'defs']) await api.call('DELETE', `/api/v1/apps/shop/envs/${env}`);
       await api.server.close();
     }
     await rm(root, { recursive: true, force: true });
@@ -533,7 +534,7 @@ describe('deployments on the process target', () => {
       id: 'users.db',
       winner: { name: 'dev-postgres', version: 1 },
       candidates: [
-        expect.objectContaining({ name: 'dev-postgres', version: 1, matched: true, specificity: 4 }),
+        expect.objectContaining({ name: 'dev-postgres', version: 1, matched: true, specificity: 2 }),
         expect.objectContaining({
           name: 'prod-postgres',
           matched: false,

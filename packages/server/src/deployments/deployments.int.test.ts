@@ -375,6 +375,17 @@ describe('deployments on the process target', () => {
       'record',
     ]);
     expect(events.map((event) => event.seq)).toEqual(events.map((_event, index) => index + 1));
+
+    // The stored graph is served for the portal to draw: web's route depends on its dns.
+    const graph = await api.call('GET', '/api/v1/apps/shop/envs/dev/deployments/1/graph');
+    expect(graph.status).toBe(200);
+    const ids = (graph.body.nodes as { id: string; kind: string }[]).map((node) => node.id);
+    expect(ids).toContain('workload:web');
+    const dns = (graph.body.nodes as { id: string; type?: string }[]).find((node) => node.type === 'dns');
+    const route = (graph.body.nodes as { id: string; type?: string }[]).find((node) => node.type === 'route');
+    expect(dns).toBeDefined();
+    expect(route).toBeDefined();
+    expect(graph.body.edges).toContainEqual(expect.objectContaining({ from: dns?.id, to: route?.id }));
     expect(events.some((event) => event.type === 'resource.provisioned')).toBe(true);
     expect(
       events.some((event) => event.type === 'workload.ready' || event.type === 'workload.starting'),

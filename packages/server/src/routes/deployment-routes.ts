@@ -1,4 +1,4 @@
-import { PavedError, SECRET_MASK } from '@paved/core';
+import { PavedError, SECRET_MASK, type ResourceGraphJson } from '@paved/core';
 import type { Deployment, DeploymentEvent } from '@paved/store';
 import { z } from 'zod';
 import type { ContextStore } from '../contexts/context-store.js';
@@ -19,6 +19,42 @@ import { appName, envName, pageOf, pageQuery } from './schemas.js';
 import { appScope, caller, environmentScope } from './scopes.js';
 
 const envParams = z.object({ app: appName, env: envName });
+/** The graph as the portal draws it: nodes without their params, edges with their placeholders. */
+const graphSchema = z.object({
+  nodes: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.enum(['resource', 'workload']),
+      type: z.string().optional(),
+      class: z.string().optional(),
+      resId: z.string().optional(),
+      shared: z.boolean().optional(),
+      workload: z.string().optional(),
+      claims: z.array(z.object({ workload: z.string(), name: z.string() })).optional(),
+    }),
+  ),
+  edges: z.array(z.object({ from: z.string(), to: z.string(), placeholders: z.array(z.string()) })),
+});
+
+function graphToWire(graph: ResourceGraphJson): z.infer<typeof graphSchema> {
+  return {
+    nodes: graph.nodes.map((node) =>
+      node.kind === 'workload'
+        ? { id: node.id, kind: node.kind, workload: node.workload }
+        : {
+            id: node.id,
+            kind: node.kind,
+            type: node.type,
+            class: node.class,
+            resId: node.resId,
+            shared: node.shared,
+            claims: node.claims,
+          },
+    ),
+    edges: graph.edges.map((edge) => ({ from: edge.from, to: edge.to, placeholders: edge.placeholders })),
+  };
+}
+
 const deploymentParams = envParams.extend({
   n: z.coerce.number().int().min(1).meta({ description: 'The deployment number.' }),
 });
@@ -142,6 +178,24 @@ export function deploymentRoutes(): AnyRoute[] {
       response: deploymentSchema,
       handler: async ({ params, server }) =>
         deploymentToWire(await requireDeployment(server, params.app, params.env, params.n)),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/apps/{app}/envs/{env}/deployments/{n}/graph',
+      permission: 'deployments.read',
+      summary: "A deployment's resource graph: resources and workloads, and which placeholders link them",
+      params: deploymentParams,
+      response: graphSchema,
+      handler: async ({ params, server }) => {
+        const deployment = await requireDeployment(server, params.app, params.env, params.n);
+        if (deployment.graph === undefined || deployment.graph === null) {
+          throw new PavedError(
+            'NOT_FOUND',
+            `deployment ${params.n} of ${params.app}/${params.env} has no resource graph: it ${deployment.status === 'queued' || deployment.status === 'running' ? 'has not reached the graph step yet' : 'stopped before the graph step'}`,
+          );
+        }
+        return graphToWire(deployment.graph as ResourceGraphJson);
+      },
     }),
     defineRoute({
       method: 'POST',

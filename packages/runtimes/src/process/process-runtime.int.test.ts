@@ -183,6 +183,8 @@ describe('ProcessRuntime (process target specifics)', () => {
     rmSync(dirs.workDir, { recursive: true, force: true });
   });
 
+  // Dropping to another user needs root: a developer running the suite unprivileged cannot test
+  // it, so it is skipped there. CI and the setup script run as root, where it always runs.
   it.skipIf(process.getuid?.() !== 0)(
     'runs workloads as nobody when root, unable to read the data directory',
     async () => {

@@ -32,6 +32,9 @@ ensure_service() {
 
 ensure_service PostgreSQL 5432 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
 
+# shellcheck source=scripts/setup-container-engine.sh
+source "$(dirname "$0")/setup-container-engine.sh"
+
 if [ ${#missing[@]} -gt 0 ]; then
   say "the test suite needs what is not here:"
   for m in "${missing[@]}"; do say "  - $m"; done

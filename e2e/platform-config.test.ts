@@ -59,17 +59,21 @@ afterAll(async () => {
 describe('examples/platform/', () => {
   it('applies, re-applies to no change, and exports files that re-apply to no change', async () => {
     const first = await applyJson(EXAMPLES);
-    // The server seeds the four environment types; the examples give two a default target.
+    // Targets come first: the environment types name them.
+    expect(first.items.filter((item) => item.kind === 'Target')).toEqual([
+      { kind: 'Target', name: 'docker', action: 'created' },
+    ]);
+    // The server seeds the four environment types; the examples give three a default target.
     expect(first.items.filter((item) => item.kind === 'EnvironmentType')).toEqual([
       { kind: 'EnvironmentType', name: 'development', action: 'updated' },
       { kind: 'EnvironmentType', name: 'preview', action: 'updated' },
-      { kind: 'EnvironmentType', name: 'staging', action: 'unchanged' },
+      { kind: 'EnvironmentType', name: 'staging', action: 'updated' },
       { kind: 'EnvironmentType', name: 'production', action: 'unchanged' },
     ]);
     const definitions = first.items.filter((item) => item.kind === 'ResourceDefinition');
     expect(definitions.length).toBeGreaterThan(0);
     expect(definitions.every((item) => item.action === 'created')).toBe(true);
-    expect(first).toMatchObject({ created: definitions.length, updated: 2, unchanged: 2 });
+    expect(first).toMatchObject({ created: definitions.length + 1, updated: 3, unchanged: 1 });
 
     const again = await applyJson(EXAMPLES);
     expect(again).toMatchObject({ created: 0, updated: 0, unchanged: first.items.length });
@@ -96,9 +100,34 @@ describe('examples/platform/', () => {
     expect(await readFile(join(root, 'exported', 'environment-types', 'preview.yaml'), 'utf8')).toContain(
       'defaultTtl: 72h',
     );
+    // The applied docker target names no host (auto-detected), and the built-in process is no file.
+    expect(await readFile(join(root, 'exported', 'targets', 'docker.yaml'), 'utf8')).toBe(
+      'apiVersion: paved.dev/v1\nkind: Target\nmetadata:\n  name: docker\nspec:\n  type: docker\n',
+    );
+    expect(await readdir(join(root, 'exported', 'targets'))).toEqual(['docker.yaml']);
 
     const reapplied = await applyJson('exported');
     expect(reapplied).toMatchObject({ created: 0, updated: 0, unchanged: first.items.length });
+  });
+
+  it('lists the targets, the applied docker one beside the built-in process', async () => {
+    const run = await paved('targets', 'list', '-o', 'json');
+    expect(run.code).toBe(0);
+    const targets = JSON.parse(run.stdout) as { name: string; type: string; builtIn: boolean }[];
+    expect(targets.map(({ name, type, builtIn }) => ({ name, type, builtIn }))).toEqual([
+      { name: 'docker', type: 'docker', builtIn: false },
+      { name: 'process', type: 'process', builtIn: true },
+    ]);
+    const staging = await paved('envs', 'create', 'shop', 'staging', '--type', 'staging');
+    expect(staging.code).toBe(3); // no such app yet: the target is not what fails
+    expect((await paved('apps', 'create', 'shop')).code).toBe(0);
+    expect(await paved('envs', 'create', 'shop', 'staging', '--type', 'staging')).toMatchObject({
+      code: 0,
+      stdout: 'Created environment "staging" of app "shop" (type staging, target docker).\n',
+    });
+    const nowhere = await paved('envs', 'create', 'shop', 'qa', '--type', 'staging', '--target', 'nowhere');
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain('target "nowhere" does not exist; the targets are docker, process');
   });
 
   it('lists the applied definitions with secrets by key name only', async () => {

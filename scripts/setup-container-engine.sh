@@ -56,6 +56,8 @@ CONF
     [ "$may_change" = yes ] || { missing+=("$registries listing $PAVED_REGISTRY as insecure"); return 1; }
     printf '\n[[registry]]\nlocation = "%s"\ninsecure = true\n' "$PAVED_REGISTRY" >>"$registries"
     say "listed $PAVED_REGISTRY as an insecure registry in $registries"
+    # A Podman API service already running reads registries.conf again on SIGHUP (not a stop).
+    pkill -HUP -f "podman system service.*$PAVED_DOCKER_SOCKET" 2>/dev/null || true
   fi
 }
 

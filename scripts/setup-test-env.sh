@@ -31,6 +31,21 @@ ensure_service() {
 }
 
 ensure_service PostgreSQL 5432 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
+ensure_service MariaDB 3306 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd'
+ensure_service Redis 6379 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log'
+ensure_service RabbitMQ 5672 'rabbitmq-server -detached'
+
+# The amqp driver provisions vhosts and users through RabbitMQ's management HTTP API.
+ensure_rabbitmq_management() {
+  if port_open 15672; then say "RabbitMQ's management API is up on 127.0.0.1:15672"; return; fi
+  if [ "$may_change" = yes ] && port_open 5672; then
+    say "enabling RabbitMQ's management plugin: rabbitmq-plugins enable rabbitmq_management"
+    rabbitmq-plugins enable rabbitmq_management >/dev/null 2>&1 || true
+    if wait_port 15672; then say "RabbitMQ's management API started"; return; fi
+  fi
+  missing+=("RabbitMQ's management API on 127.0.0.1:15672 (enable it with: rabbitmq-plugins enable rabbitmq_management)")
+}
+ensure_rabbitmq_management
 
 # shellcheck source=scripts/setup-container-engine.sh
 source "$(dirname "$0")/setup-container-engine.sh"

@@ -4,15 +4,22 @@ import { CliContext, DEFAULT_DATA_DIR, DEFAULT_URL, processIo } from './cli-cont
 import type { CliIo } from './cli-context.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerAppsCommands } from './commands/apps.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerDeployCommand } from './commands/deploy.js';
 import { registerDeploymentsCommands } from './commands/deployments.js';
 import { registerEnvsCommands } from './commands/envs.js';
 import { registerExportCommand } from './commands/export.js';
+import { registerLoginCommands } from './commands/login.js';
 import { registerLogsCommand } from './commands/logs.js';
 import { registerResourcesCommands } from './commands/resources.js';
+import { registerRolesCommands } from './commands/roles.js';
 import { registerScoreCommands } from './commands/score.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerTeamsCommands } from './commands/teams.js';
+import { registerTokensCommands } from './commands/tokens.js';
+import { registerUsersCommands } from './commands/users.js';
+import { registerTargetsCommands } from './commands/targets.js';
 import { registerValuesCommands } from './commands/values.js';
 import { registerWhoamiCommand } from './commands/whoami.js';
 import { reportError } from './report-error.js';
@@ -99,7 +106,14 @@ Run "paved COMMAND --help" for each command's flags and examples.`,
   registerResourcesCommands(program, context);
   registerApplyCommand(program, context);
   registerExportCommand(program, context);
+  registerTargetsCommands(program, context);
   registerWhoamiCommand(program, context);
+  registerLoginCommands(program, context);
+  registerUsersCommands(program, context);
+  registerTeamsCommands(program, context);
+  registerTokensCommands(program, context);
+  registerRolesCommands(program, context);
+  registerAuditCommands(program, context);
   return program;
 }
 

@@ -1,6 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { PavedError } from '@paved/core';
 import { normaliseServerUrl, sameServerUrl } from './server-url.js';
 
 /** Where a token came from, in the order they are tried. */
@@ -176,4 +178,55 @@ function loginToken(content: unknown, serverUrl: string): string | undefined {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Saves `token` for `serverUrl` in the file `paved login` keeps its tokens in (a JSON object of
+ * server URL → token), replacing the one saved for the same server. The file is written aside and
+ * moved into place, mode 0600, in a directory of mode 0700.
+ *
+ * @example
+ * await saveLoginCredential(loginCredentialsPath(), 'http://127.0.0.1:7070', token);
+ */
+export async function saveLoginCredential(path: string, serverUrl: string, token: string): Promise<void> {
+  const tokens = await loginTokens(path);
+  for (const url of Object.keys(tokens)) if (sameServerUrl(url, serverUrl)) delete tokens[url];
+  tokens[normaliseServerUrl(serverUrl)] = token;
+  await writeLoginTokens(path, tokens);
+}
+
+/**
+ * Forgets the token saved for `serverUrl`, returning it (to revoke it) or undefined when there
+ * was none.
+ */
+export async function removeLoginCredential(path: string, serverUrl: string): Promise<string | undefined> {
+  const tokens = await loginTokens(path);
+  let removed: string | undefined;
+  for (const [url, token] of Object.entries(tokens)) {
+    if (!sameServerUrl(url, serverUrl)) continue;
+    removed = typeof token === 'string' ? token : undefined;
+    delete tokens[url];
+  }
+  if (removed !== undefined) await writeLoginTokens(path, tokens);
+  return removed;
+}
+
+async function loginTokens(path: string): Promise<Record<string, unknown>> {
+  const file = await readCredentialFile(path);
+  if ('missing' in file) return {};
+  if ('problem' in file || !isRecord(file.content)) {
+    throw new PavedError(
+      'INVALID_INPUT',
+      `${path} ${'problem' in file ? file.problem : 'is not a JSON object of server URL → token'}; fix or remove it, then log in again`,
+    );
+  }
+  return { ...file.content };
+}
+
+async function writeLoginTokens(path: string, tokens: Record<string, unknown>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const pending = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(pending, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await chmod(pending, 0o600);
+  await rename(pending, path);
 }

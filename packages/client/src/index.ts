@@ -5,7 +5,9 @@ export {
   loginCredentialsPath,
   pickCredential,
   readCredentialFile,
+  removeLoginCredential,
   resolveCredential,
+  saveLoginCredential,
 } from './credentials.js';
 export type {
   Credential,

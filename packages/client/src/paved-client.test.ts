@@ -45,6 +45,28 @@ describe('PavedClient', () => {
     expect(JSON.parse(requests[0]!.body)).toEqual({ name: 'shop', team: 'payments' });
   });
 
+  it('lists targets and deletes definitions, forcing only when asked', async () => {
+    const { url, requests } = await serve((request) =>
+      request.method === 'DELETE'
+        ? { body: { name: 'pg', forced: false, resources: [], message: 'deleted resource definition "pg"' } }
+        : {
+            body: {
+              items: [{ name: 'process', type: 'process', builtIn: true, available: true }],
+              next: null,
+            },
+          },
+    );
+    const client = new PavedClient({ url, token: 't' });
+    expect((await client.listTargets()).map((target) => target.name)).toEqual(['process']);
+    expect(await client.deleteDefinition('pg')).toMatchObject({ name: 'pg', forced: false });
+    await client.deleteDefinition('dev pg', { force: true });
+    expect(requests.map((request) => `${request.method} ${request.url}`)).toEqual([
+      'GET /api/v1/targets',
+      'DELETE /api/v1/resource-definitions/pg',
+      'DELETE /api/v1/resource-definitions/dev%20pg?force=true',
+    ]);
+  });
+
   it('sends no Authorization header without a token', async () => {
     const { url, requests } = await serve(() => ({ body: { status: 'ok', version: '0.1.0' } }));
     await new PavedClient({ url }).health();

@@ -11,6 +11,7 @@ import type {
   ResourceExplanation,
   CreateAppInput,
   CreateEnvInput,
+  DefinitionDeletion,
   DeleteEnvOptions,
   Deployment,
   DeploymentEvent,
@@ -25,6 +26,7 @@ import type {
   LogLine,
   LogsOptions,
   Page,
+  TargetView,
   UploadedContext,
   Value,
   ValueChange,
@@ -33,6 +35,22 @@ import type {
   ValuesList,
   ValuesPage,
   ValuesScope,
+  AuditEntry,
+  AuditFilter,
+  AuditVerification,
+  CreatedToken,
+  CreateTeamInput,
+  CreateTokenInput,
+  CreateUserInput,
+  LoginResult,
+  RoleBindingFilter,
+  RoleBindingInput,
+  RoleBindingView,
+  Team,
+  TokenInfo,
+  TokenOwner,
+  UpdateUserInput,
+  User,
 } from './types.js';
 
 export interface PavedClientOptions {
@@ -63,6 +81,8 @@ export interface ListOptions {
   /** Page size asked of the server (it defaults to 100 and allows at most 500). */
   limit?: number;
   signal?: AbortSignal;
+  /** Query parameters of the list itself (filters); `undefined` values are left out. */
+  query?: Record<string, string | undefined>;
 }
 
 /** The statuses of the error table, for answers that do not carry the error shape. */
@@ -73,6 +93,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   404: 'NOT_FOUND',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
+  429: 'TOO_MANY_REQUESTS',
   502: 'DRIVER_FAILED',
   503: 'UNAVAILABLE',
 };
@@ -529,6 +550,33 @@ export class PavedClient {
   }
 
   /**
+   * Deletes a resource definition. `CONFLICT` (naming them in `details.resources`) while active
+   * resources it made exist, unless `force` is set; forced, those resources keep their records.
+   *
+   * @example
+   * const { resources } = await client.deleteDefinition('dev-postgres', { force: true });
+   */
+  deleteDefinition(name: string, options: { force?: boolean } = {}): Promise<DefinitionDeletion> {
+    return this.request<DefinitionDeletion>(
+      'DELETE',
+      `/api/v1/resource-definitions/${encodeURIComponent(name)}`,
+      {
+        query: { force: options.force === true ? 'true' : undefined },
+      },
+    );
+  }
+
+  /**
+   * The targets environments may run on, built in and applied, secrets masked.
+   *
+   * @example
+   * const usable = (await client.listTargets()).filter((target) => target.available);
+   */
+  listTargets(options: ListOptions = {}): Promise<TargetView[]> {
+    return this.listAll<TargetView>('/api/v1/targets', options);
+  }
+
+  /**
    * Which definition matches a workload's resource in an environment, and why the others do not.
    *
    * @example
@@ -544,6 +592,263 @@ export class PavedClient {
       'GET',
       `${envPath(app, env)}/workloads/${encodeURIComponent(workload)}/resources/${encodeURIComponent(resource)}/explain`,
     );
+  }
+
+  /**
+   * Exchanges a user name and password for a personal token (what `paved login` does); needs no
+   * token. The token is in the answer this once.
+   *
+   * @example
+   * const { token } = await new PavedClient({ url }).login('alice', password);
+   */
+  login(
+    name: string,
+    password: string,
+    options: { tokenName?: string; expires?: string } = {},
+  ): Promise<LoginResult> {
+    return this.request<LoginResult>('POST', '/api/v1/login', { body: { name, password, ...options } });
+  }
+
+  /**
+   * Revokes the token the client uses (or ends its portal session).
+   *
+   * @example
+   * await client.logout();
+   */
+  async logout(): Promise<void> {
+    await this.request<undefined>('POST', '/api/v1/logout');
+  }
+
+  /**
+   * Changes the caller's own password.
+   *
+   * @example
+   * await client.changePassword(current, next);
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.request<undefined>('PUT', '/api/v1/whoami/password', {
+      body: { currentPassword, newPassword },
+    });
+  }
+
+  /**
+   * Users and service accounts (administrators); with `app`, that app's service accounts, which
+   * its owners may list too.
+   *
+   * @example
+   * const accounts = await client.listUsers({ kind: 'service-account' });
+   */
+  listUsers(
+    filter: { kind?: 'user' | 'service-account'; app?: string } = {},
+    options: ListOptions = {},
+  ): Promise<User[]> {
+    if (filter.app !== undefined)
+      return this.listAll<User>(`${appPath(filter.app)}/service-accounts`, options);
+    return this.listAll<User>('/api/v1/users', { ...options, query: { kind: filter.kind } });
+  }
+
+  /**
+   * Creates a user or service account; a service account of an app goes through the app, so that
+   * its owners may create it.
+   *
+   * @example
+   * await client.createUser({ name: 'alice', password, role: 'member', teams: ['web'] });
+   */
+  createUser(input: CreateUserInput): Promise<User> {
+    if (input.kind === 'service-account' && input.app !== undefined) {
+      return this.request<User>('POST', `${appPath(input.app)}/service-accounts`, {
+        body: { name: input.name, ...(input.role === undefined ? {} : { role: input.role }) },
+      });
+    }
+    return this.request<User>('POST', '/api/v1/users', { body: input });
+  }
+
+  /**
+   * One user or service account, with its teams and roles.
+   *
+   * @example
+   * const alice = await client.getUser('alice');
+   */
+  getUser(name: string): Promise<User> {
+    return this.request<User>('GET', `/api/v1/users/${segment(name)}`);
+  }
+
+  /**
+   * Sets or removes a password, disables or enables a user or service account.
+   *
+   * @example
+   * await client.updateUser('alice', { disabled: true });
+   */
+  updateUser(name: string, input: UpdateUserInput): Promise<User> {
+    return this.request<User>('PATCH', `/api/v1/users/${segment(name)}`, { body: input });
+  }
+
+  /**
+   * Disables a service account of an app (its owners may).
+   *
+   * @example
+   * await client.disableServiceAccount('shop', 'shop-ci');
+   */
+  async disableServiceAccount(app: string, name: string): Promise<void> {
+    await this.request<undefined>('DELETE', `${appPath(app)}/service-accounts/${segment(name)}`);
+  }
+
+  /**
+   * Teams, by name.
+   *
+   * @example
+   * const teams = await client.listTeams();
+   */
+  listTeams(options: ListOptions = {}): Promise<Team[]> {
+    return this.listAll<Team>('/api/v1/teams', options);
+  }
+
+  /**
+   * Creates a team.
+   *
+   * @example
+   * await client.createTeam({ name: 'web', members: ['alice'] });
+   */
+  createTeam(input: CreateTeamInput): Promise<Team> {
+    return this.request<Team>('POST', '/api/v1/teams', { body: input });
+  }
+
+  /**
+   * One team with its members and roles.
+   *
+   * @example
+   * const { members } = await client.getTeam('web');
+   */
+  getTeam(name: string): Promise<Team> {
+    return this.request<Team>('GET', `/api/v1/teams/${segment(name)}`);
+  }
+
+  /**
+   * Deletes a team (refused while an app names it as owner).
+   *
+   * @example
+   * await client.deleteTeam('web');
+   */
+  async deleteTeam(name: string): Promise<void> {
+    await this.request<undefined>('DELETE', `/api/v1/teams/${segment(name)}`);
+  }
+
+  /**
+   * Adds a user or service account to a team.
+   *
+   * @example
+   * await client.addTeamMember('web', 'bob');
+   */
+  addTeamMember(team: string, member: string): Promise<Team> {
+    return this.request<Team>('PUT', `/api/v1/teams/${segment(team)}/members/${segment(member)}`);
+  }
+
+  /**
+   * Removes a user or service account from a team.
+   *
+   * @example
+   * await client.removeTeamMember('web', 'bob');
+   */
+  async removeTeamMember(team: string, member: string): Promise<void> {
+    await this.request<undefined>('DELETE', `/api/v1/teams/${segment(team)}/members/${segment(member)}`);
+  }
+
+  /**
+   * Tokens of the caller, of any principal (administrators), or of an app's service account.
+   *
+   * @example
+   * const mine = await client.listTokens({ own: true });
+   */
+  listTokens(owner: TokenOwner = { own: true }): Promise<TokenInfo[]> {
+    return this.listAll<TokenInfo>(tokensPath(owner));
+  }
+
+  /**
+   * Creates a token; its secret is in the answer this once.
+   *
+   * @example
+   * const { token } = await client.createToken({ app: 'shop', serviceAccount: 'shop-ci' }, { name: 'ci', expires: '30d' });
+   */
+  createToken(owner: TokenOwner, input: CreateTokenInput): Promise<CreatedToken> {
+    return this.request<CreatedToken>('POST', tokensPath(owner), { body: input });
+  }
+
+  /**
+   * Revokes a token: it stops working on the next request.
+   *
+   * @example
+   * await client.revokeToken({ own: true }, id);
+   */
+  async revokeToken(owner: TokenOwner, id: string): Promise<void> {
+    await this.request<undefined>('DELETE', `${tokensPath(owner)}/${segment(id)}`);
+  }
+
+  /**
+   * Role bindings; with `app`, the app's (its owners may list them), else all (administrators).
+   *
+   * @example
+   * const bindings = await client.listRoleBindings({ subject: 'user:alice' });
+   */
+  listRoleBindings(filter: RoleBindingFilter = {}): Promise<RoleBindingView[]> {
+    if (filter.app !== undefined && filter.subject === undefined && filter.role === undefined) {
+      return this.listAll<RoleBindingView>(`${appPath(filter.app)}/role-bindings`);
+    }
+    return this.listAll<RoleBindingView>('/api/v1/role-bindings', { query: { ...filter } });
+  }
+
+  /**
+   * Grants a role; an app role goes through the app, so that its owners may grant it.
+   *
+   * @example
+   * await client.grantRole({ role: 'developer', subject: 'team:web', app: 'shop' });
+   */
+  grantRole(input: RoleBindingInput): Promise<RoleBindingView> {
+    if (input.app !== undefined && input.envType === undefined && APP_ROLES.has(input.role)) {
+      return this.request<RoleBindingView>('POST', `${appPath(input.app)}/role-bindings`, {
+        body: { role: input.role, subject: input.subject },
+      });
+    }
+    return this.request<RoleBindingView>('POST', '/api/v1/role-bindings', { body: input });
+  }
+
+  /**
+   * Revokes a role binding.
+   *
+   * @example
+   * await client.revokeRole({ role: 'developer', subject: 'team:web', app: 'shop' });
+   */
+  async revokeRole(input: RoleBindingInput): Promise<void> {
+    const query = { role: input.role, subject: input.subject };
+    if (input.app !== undefined && input.envType === undefined && APP_ROLES.has(input.role)) {
+      await this.request<undefined>('DELETE', `${appPath(input.app)}/role-bindings`, { query });
+      return;
+    }
+    await this.request<undefined>('DELETE', '/api/v1/role-bindings', {
+      query: { ...query, app: input.app, envType: input.envType },
+    });
+  }
+
+  /**
+   * Pages of audit entries (newest first unless `order: 'asc'`); with `app`, the app's entries,
+   * which its owners may read.
+   *
+   * @example
+   * for await (const page of client.auditPages({ since: '24h' })) for (const entry of page.items) console.log(entry.action);
+   */
+  async *auditPages(filter: AuditFilter = {}, options: ListOptions = {}): AsyncGenerator<Page<AuditEntry>> {
+    const { app, ...query } = filter;
+    const path = app === undefined ? '/api/v1/audit' : `${appPath(app)}/audit`;
+    yield* this.pages<Page<AuditEntry>>(path, { ...options, query: { ...options.query, ...query } });
+  }
+
+  /**
+   * Checks the audit log's hash chain (administrators).
+   *
+   * @example
+   * const { ok, broken } = await client.verifyAudit();
+   */
+  verifyAudit(): Promise<AuditVerification> {
+    return this.request<AuditVerification>('GET', '/api/v1/audit/verify');
   }
 
   async #json<T>(response: Response, method: string, path: string): Promise<T> {
@@ -588,7 +893,7 @@ export class PavedClient {
     let after: string | undefined;
     for (;;) {
       const page = await this.request<P>('GET', path, {
-        query: { after, limit: options.limit },
+        query: { ...options.query, after, limit: options.limit },
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
       if (!Array.isArray(page?.items)) {
@@ -743,6 +1048,15 @@ const NETWORK_REASONS: Record<string, string> = {
 function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
   return typeof error.code === 'string' ? error.code : undefined;
+}
+
+/** The app roles, granted through the app's own route so that its owners may. */
+const APP_ROLES = new Set(['viewer', 'developer', 'owner']);
+
+function tokensPath(owner: TokenOwner): string {
+  if ('own' in owner) return '/api/v1/tokens';
+  if ('user' in owner) return `/api/v1/users/${segment(owner.user)}/tokens`;
+  return `${appPath(owner.app)}/service-accounts/${segment(owner.serviceAccount)}/tokens`;
 }
 
 function segment(name: string): string {

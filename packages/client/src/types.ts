@@ -372,6 +372,44 @@ export interface ResourceDefinitionView {
   createdBy: string;
 }
 
+/** What deleting a resource definition did; `resources` are those it made, which keep their records. */
+export interface DefinitionDeletion {
+  name: string;
+  /** True when active resources made by it existed and `force` deleted it anyway. */
+  forced: boolean;
+  resources: { app: string; env: string; uid: string; status: string; definitionVersion: number }[];
+  message: string;
+}
+
+/** Where a secret of a target came from; the value itself is never returned. */
+export type MaskedSecret = '(secret)';
+
+/** A target environments may run on: built in (`process`, `docker` when found) or applied. */
+export interface TargetView {
+  name: string;
+  type: 'process' | 'docker' | 'kubernetes';
+  builtIn: boolean;
+  /** The applied version; absent for built-in targets. */
+  version?: number;
+  /** Whether this server can deploy to it now; `reason` says why not. */
+  available: boolean;
+  reason?: string;
+  docker?: {
+    /** As applied; absent: auto-detected (`detectedHost`). */
+    host?: string;
+    detectedHost?: string;
+    registries: Record<string, { username: string; password: MaskedSecret; passwordRef?: SecretReference }>;
+  };
+  kubernetes?: {
+    kubeconfig: MaskedSecret;
+    kubeconfigRef?: SecretReference;
+    context?: string;
+    namespacePrefix?: string;
+  };
+  createdAt?: string;
+  createdBy?: string;
+}
+
 /** Which definition matches one workload's resource, and why each other candidate does not. */
 export interface ResourceExplanation {
   app: string;
@@ -394,4 +432,152 @@ export interface ResourceExplanation {
   }[];
   /** What the active resource was last provisioned with, when it exists. */
   active?: { definition: string; definitionVersion: number; status: string };
+}
+
+/** A role held by a subject, as `GET …/role-bindings` lists it. */
+export interface RoleBindingView {
+  role: string;
+  /** `user:<name>`, `service-account:<name>` or `team:<name>`. */
+  subject: string;
+  scope: RoleScope;
+  createdAt: string;
+}
+
+/** A user or service account. */
+export interface User {
+  id: string;
+  name: string;
+  kind: 'user' | 'service-account';
+  /** The app a service account belongs to. */
+  app?: string;
+  disabled: boolean;
+  hasPassword: boolean;
+  createdAt: string;
+  teams?: string[];
+  roles?: RoleBindingView[];
+}
+
+export interface CreateUserInput {
+  name: string;
+  kind?: 'user' | 'service-account';
+  /** Users only: at least 12 characters. */
+  password?: string;
+  /** Organisation role: `member` (default for users), `manager`, `administrator`. */
+  role?: string;
+  /** Service accounts only: the app it belongs to. */
+  app?: string;
+  teams?: string[];
+}
+
+export interface UpdateUserInput {
+  /** A new password, or null to remove it. */
+  password?: string | null;
+  disabled?: boolean;
+}
+
+export interface Team {
+  name: string;
+  description?: string;
+  createdAt: string;
+  createdBy: string;
+  members?: string[];
+  roles?: RoleBindingView[];
+}
+
+export interface CreateTeamInput {
+  name: string;
+  description?: string;
+  members?: string[];
+}
+
+/** A token as listed: never its secret or hash. */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  /** The user or service account it belongs to. */
+  principal: string;
+  createdAt: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+  /** The one app it may be used for. */
+  app?: string;
+}
+
+/** A token just created: `token` is the secret, shown this once. */
+export interface CreatedToken extends TokenInfo {
+  token: string;
+}
+
+export interface CreateTokenInput {
+  name: string;
+  /** `30d`, `12h`…; 90 days by default, at most 365 days. */
+  expires?: string;
+  /** Restrict the token to one app. */
+  app?: string;
+}
+
+/** Whose tokens: the caller's own, any principal's (administrators), or an app's service account's. */
+export type TokenOwner = { own: true } | { user: string } | { app: string; serviceAccount: string };
+
+/** `POST /api/v1/login`. */
+export interface LoginResult extends CreatedToken {
+  user: User;
+}
+
+/** Who a role is granted to, where: `app` or `envType`, or neither for an organisation role. */
+export interface RoleBindingInput {
+  role: string;
+  subject: string;
+  app?: string;
+  envType?: string;
+}
+
+export interface RoleBindingFilter {
+  subject?: string;
+  role?: string;
+  app?: string;
+  envType?: string;
+}
+
+/** One entry of the audit log. */
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actorId?: string;
+  actorName?: string;
+  actorKind: 'user' | 'service-account' | 'anonymous' | 'system';
+  tokenId?: string;
+  action: string;
+  permission?: string;
+  object: string;
+  app?: string;
+  env?: string;
+  outcome: 'succeeded' | 'denied' | 'failed';
+  status?: number;
+  remoteAddress?: string;
+  payloadSha256?: string;
+  requestId?: string;
+  details?: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditFilter {
+  /** ISO timestamp, or a duration back from now such as `24h`. */
+  since?: string;
+  until?: string;
+  actor?: string;
+  app?: string;
+  action?: string;
+  outcome?: 'succeeded' | 'denied' | 'failed';
+  /** `desc` (newest first, the default) or `asc`. */
+  order?: 'asc' | 'desc';
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  head: { seq: number; hash: string };
+  broken?: { seq: number; reason: string };
 }

@@ -59,8 +59,21 @@ export interface ProvisionRequest {
   inputs: { values: Record<string, unknown>; secrets: Record<string, string> };
   /** What the last successful provisioning returned as state; absent the first time. */
   previousState?: unknown;
+  /**
+   * The secret outputs the last successful provisioning returned; absent the first time. State is
+   * stored in plain text, so drivers that generate credentials (`postgres`, `mysql`, `redis`,
+   * `amqp`) keep them only in their secret outputs and read them back from here to keep them
+   * unchanged; without them they must set new ones.
+   */
+  previousSecrets?: Record<string, string>;
   /** Progress and diagnostic lines for the deployment's events; never pass secrets. */
   log?: (message: string) => void;
+  /**
+   * Scratch space the resources of one provisioning run (one deployment) share, keyed by driver
+   * id: a driver reads and writes its own entry only. Nothing in it is stored; absent when a
+   * driver is called on its own. The `command` driver keeps Score's `shared_state` here.
+   */
+  shared?: Map<string, unknown>;
 }
 
 export interface ProvisionResult {
@@ -75,6 +88,25 @@ export interface DeprovisionRequest {
   context: Omit<ProvisionContext, 'dependencies' | 'values' | 'network'>;
   inputs: { values: Record<string, unknown>; secrets: Record<string, string> };
   state: unknown;
+  /**
+   * Where drivers of stateful resources write a dump of the data before they delete it (`pg_dump`,
+   * `mysqldump`). Absent: the driver's own default (see its documentation).
+   */
+  dumpDir?: string;
+  log?: (message: string) => void;
+}
+
+/**
+ * A request to change or revoke the credentials of a provisioned resource
+ * (`paved resources rotate-credentials`): what its last provisioning returned.
+ */
+export interface CredentialsRequest {
+  resource: ResourceRef;
+  context: Omit<ProvisionContext, 'dependencies' | 'values' | 'network'>;
+  inputs: { values: Record<string, unknown>; secrets: Record<string, string> };
+  state: unknown;
+  /** The secret outputs of the last provisioning (or rotation). */
+  secrets: Record<string, string>;
   log?: (message: string) => void;
 }
 
@@ -94,4 +126,16 @@ export interface ResourceDriver {
   outputNames?(request: Omit<ProvisionRequest, 'previousState' | 'log'>): OutputNames;
   /** Idempotent: deprovisioning what is already gone succeeds. */
   deprovision(request: DeprovisionRequest, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional, for drivers that hand out credentials: sets up new credentials while the current
+   * ones keep working, and returns the result to record (new secrets; the state remembers the
+   * old credentials until `revokePreviousCredentials`). Workloads are redeployed with the new
+   * secrets in between.
+   */
+  rotateCredentials?(request: CredentialsRequest, signal: AbortSignal): Promise<ProvisionResult>;
+  /**
+   * Optional, the second step of a rotation: disables the credentials a rotation replaced and ends
+   * their sessions. Succeeds when there is nothing to revoke.
+   */
+  revokePreviousCredentials?(request: CredentialsRequest, signal: AbortSignal): Promise<ProvisionResult>;
 }

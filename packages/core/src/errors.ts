@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { http: 404, exit: 3 },
   CONFLICT: { http: 409, exit: 5 },
   PAYLOAD_TOO_LARGE: { http: 413, exit: 2 },
+  TOO_MANY_REQUESTS: { http: 429, exit: 4 },
   DRIVER_FAILED: { http: 502, exit: 6 },
   TARGET_FAILED: { http: 502, exit: 6 },
   UNAVAILABLE: { http: 503, exit: 6 },

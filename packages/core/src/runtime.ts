@@ -116,6 +116,12 @@ export interface ApplyOutcome {
   /** When not ok: what failed and the evidence (probe URL, last status, last log lines). */
   error?: string;
   evidence?: { probe?: string; lastStatus?: string; lastLogLines?: string[] };
+  /**
+   * The image each container runs, for the deployment record (targets that run images): the
+   * reference used and its digest — the registry digest (`sha256:…` of the manifest) for pulled
+   * images, the image ID (`sha256:…`) for images built from a context.
+   */
+  images?: { container: string; reference: string; digest: string }[];
 }
 
 export type WorkloadState = 'starting' | 'running' | 'ready' | 'failed' | 'stopped';

@@ -3,9 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { BUILTIN_RESOURCE_TYPES, builtinDrivers, defaultDefinitions } from './builtin-drivers.js';
 
 describe('builtinDrivers and defaultDefinitions', () => {
-  it('has a driver for every default definition, and echo', () => {
+  it('has a driver for every default definition, and echo, template, webhook, command and the shared-server ones', () => {
     const drivers = builtinDrivers();
-    expect([...drivers.keys()].sort()).toEqual([...BUILTIN_RESOURCE_TYPES, 'echo'].sort());
+    expect([...drivers.keys()].sort()).toEqual(
+      [
+        ...BUILTIN_RESOURCE_TYPES,
+        'echo',
+        'template',
+        'webhook',
+        'command',
+        'postgres',
+        'mysql',
+        'redis',
+        'amqp',
+      ].sort(),
+    );
     for (const definition of defaultDefinitions()) expect(drivers.has(definition.driver)).toBe(true);
   });
 

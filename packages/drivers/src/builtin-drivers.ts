@@ -1,11 +1,18 @@
 import type { ResourceDefinition, ResourceDriver } from '@paved/core';
+import { createAmqpDriver } from './amqp/amqp-driver.js';
+import { createCommandDriver } from './command/command-driver.js';
 import { createDnsDriver } from './dns/dns-driver.js';
 import { createEchoDriver } from './echo/echo-driver.js';
 import { createEnvironmentDriver } from './environment/environment-driver.js';
+import { createMysqlDriver } from './mysql/mysql-driver.js';
+import { createPostgresDriver } from './postgres/postgres-driver.js';
+import { createRedisDriver } from './redis/redis-driver.js';
 import { createRouteDriver } from './route/route-driver.js';
 import { createServicePortDriver } from './service-port/service-port-driver.js';
 import { createServiceDriver } from './service/service-driver.js';
+import { createTemplateDriver } from './template/template-driver.js';
 import { createVolumeDriver } from './volume/volume-driver.js';
+import { createWebhookDriver } from './webhook/webhook-driver.js';
 
 /** Every built-in driver, by id: the registry the server starts with. */
 export function builtinDrivers(): Map<string, ResourceDriver> {
@@ -17,6 +24,13 @@ export function builtinDrivers(): Map<string, ResourceDriver> {
     createRouteDriver(),
     createVolumeDriver(),
     createEnvironmentDriver(),
+    createPostgresDriver(),
+    createMysqlDriver(),
+    createRedisDriver(),
+    createAmqpDriver(),
+    createTemplateDriver(),
+    createWebhookDriver(),
+    createCommandDriver(),
   ];
   return new Map(drivers.map((driver) => [driver.id, driver]));
 }

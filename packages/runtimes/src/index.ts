@@ -9,3 +9,7 @@ export {
   type ProbeResult,
   type ResolvedProbe,
 } from './probes/probe-check.js';
+export { DockerRuntime, type DockerRuntimeOptions } from './docker/docker-runtime.js';
+export { findDockerHost, usualDockerSockets } from './docker/docker-host.js';
+export { dockerWorkloadProblems } from './docker/docker-workload-problems.js';
+export type { RegistryCredentials } from './docker/image-resolver.js';

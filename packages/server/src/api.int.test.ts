@@ -13,7 +13,7 @@ describeEachDatabase('server API', (getStore, _engine, getClock) => {
     server.request(method, path, { token, body, ...(headers === undefined ? {} : { headers }) });
 
   beforeEach(async () => {
-    server = createTestServer(getStore(), getClock(), { targets: ['process', 'docker'] });
+    server = createTestServer(getStore(), getClock(), { dockerHost: 'unix:///run/paved-test/podman.sock' });
     ({ token } = await server.principal('alice', { administrator: true }));
   });
 
@@ -158,7 +158,8 @@ describeEachDatabase('server API', (getStore, _engine, getClock) => {
       expect(k8s.body.error.details.problems).toEqual([
         {
           path: 'target',
-          message: 'target "k8s" is not available on this server; the targets are process, docker',
+          message:
+            'target "k8s" does not exist; the targets are docker, process (paved targets list; a Target is added with paved apply)',
         },
       ]);
     });

@@ -11,7 +11,11 @@ function samplePath(route: AnyRoute): string {
     .replace('{type}', 'development')
     .replace('{hash}', `sha256:${'0'.repeat(64)}`)
     .replace('{n}', '1')
-    .replace('{workload}', 'web');
+    .replace('{workload}', 'web')
+    .replace('{team}', 'web')
+    .replace('{name}', 'alice')
+    .replace('{id}', 'token-1')
+    .replace('{resource}', 'db');
 }
 
 /** A body the route accepts, so that nothing but the caller decides the answer. */
@@ -35,6 +39,18 @@ function sampleBody(route: AnyRoute): unknown {
         },
       ],
     };
+  }
+  if (route.path === '/api/v1/users') return { name: 'carol', password: 'correct horse battery' };
+  if (route.path === '/api/v1/users/{name}') return { disabled: true };
+  if (route.path.endsWith('/tokens')) return { name: 'ci' };
+  if (route.path === '/api/v1/teams') return { name: 'web' };
+  if (route.path.endsWith('/service-accounts')) return { name: 'ci-bot' };
+  if (route.path.endsWith('/role-bindings')) return { role: 'viewer', subject: 'user:root' };
+  if (route.path === '/api/v1/whoami/password') {
+    return { currentPassword: 'x', newPassword: 'correct horse battery' };
+  }
+  if (route.path === '/api/v1/login' || route.path === '/api/v1/sessions') {
+    return { name: 'root', password: 'wrong' };
   }
   throw new Error(`no sample body for ${route.method} ${route.path}; add one`);
 }
@@ -91,9 +107,21 @@ describeEachDatabase('server authentication and authorisation', (getStore, _engi
 
   it('answers the public routes without a token', async () => {
     const publicRoutes = server.registry.routes.filter((route) => route.permission === 'public');
-    expect(publicRoutes.map((route) => route.path)).toEqual(['/api/v1/health', '/api/openapi.json']);
-    for (const route of publicRoutes) {
+    // The contract's public routes: health, the OpenAPI document, and logging in.
+    expect(publicRoutes.map((route) => `${route.method} ${route.path}`)).toEqual([
+      'GET /api/v1/health',
+      'GET /api/openapi.json',
+      'POST /api/v1/login',
+      'POST /api/v1/sessions',
+    ]);
+    for (const route of publicRoutes.filter((route) => route.method === 'GET')) {
       expect((await server.request(route.method, samplePath(route))).status).toBe(200);
+    }
+    // Logging in answers without a token, and a wrong password is 401 like a bad token.
+    for (const route of publicRoutes.filter((route) => route.method === 'POST')) {
+      const login = await server.request(route.method, samplePath(route), { body: sampleBody(route) });
+      expect(login.status, route.path).toBe(401);
+      expect(login.body.error.message).toContain('user name or password is wrong');
     }
     const health = await server.request('GET', '/api/v1/health');
     expect(health.body).toEqual({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
@@ -131,11 +159,16 @@ describeEachDatabase('server authentication and authorisation', (getStore, _engi
     expect(response.body.error.message).toMatch(/expired at/);
   });
 
-  it('records when a token was last used', async () => {
+  it('records when a token was last used, to the minute', async () => {
     getClock().advance(5000);
     await server.request('GET', '/api/v1/whoami', { token: admin.token });
     const [token] = await server.store.tokens.listFor(admin.id);
-    expect(token?.lastUsedAt).toBe(getClock().now().toISOString());
+    // Used in beforeEach; within the minute, the record is not rewritten on every request.
+    expect(token?.lastUsedAt).toBe('2026-01-01T00:00:00.000Z');
+    getClock().advance(60_000);
+    await server.request('GET', '/api/v1/whoami', { token: admin.token });
+    const [later] = await server.store.tokens.listFor(admin.id);
+    expect(later?.lastUsedAt).toBe(getClock().now().toISOString());
   });
 
   it('answers 403 to everything a principal without grants tries, and changes nothing', async () => {

@@ -34,3 +34,5 @@ export {
   PLATFORM_SCHEMA_FILE,
   PLATFORM_SCHEMA_PATH,
 } from './platform/platform-schema.js';
+export { detectDockerHost } from './targets/docker-host.js';
+export type { DockerTargetConfig, RuntimeFactories } from './targets/target-runtimes.js';

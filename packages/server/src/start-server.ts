@@ -6,7 +6,12 @@ import type { Clock } from '@paved/core';
 import { PavedError } from '@paved/core';
 import { openStore } from '@paved/store';
 import { builtinDrivers } from '@paved/drivers';
-import { ProcessRuntime, type ProcessRuntimeOptions } from '@paved/runtimes';
+import {
+  DockerRuntime,
+  ProcessRuntime,
+  type DockerRuntimeOptions,
+  type ProcessRuntimeOptions,
+} from '@paved/runtimes';
 import { createAdaptorServer } from '@hono/node-server';
 import type { DestinationStream } from 'pino';
 import { ensureAdministrator, ensureDataDir, loadOrCreateMasterKey } from './bootstrap.js';
@@ -15,8 +20,9 @@ import { createServer } from './create-server.js';
 import { DeploymentEngine } from './deployments/deployment-engine.js';
 import { DEFAULT_GATEWAY_PORT, Gateway } from './gateway/gateway.js';
 import { platformDefinitions } from './platform/platform-definitions.js';
-import { PROCESS_TARGET } from './routes/environment-routes.js';
 import { createLogger } from './observability/logger.js';
+import { detectDockerHost } from './targets/docker-host.js';
+import type { RuntimeFactories, TargetRuntimes } from './targets/target-runtimes.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7070;
@@ -49,8 +55,21 @@ export interface ServerOptions {
     ProcessRuntimeOptions,
     'readinessTimeoutMs' | 'probeIntervalMs' | 'graceMs' | 'backoff'
   >;
-  /** Targets environments may use; `process` by default. */
-  targets?: readonly string[];
+  /**
+   * How runtimes of docker targets are made (built-in `docker` and applied `kind: Target`);
+   * without a factory they are listed but unavailable.
+   */
+  runtimeFactories?: RuntimeFactories;
+  /**
+   * The Docker host of the built-in `docker` target; by default auto-detected (DOCKER_HOST, then
+   * the usual socket paths). `false`: no built-in docker target, whatever is found.
+   */
+  dockerHost?: string | false;
+  /** Tuning of docker targets (readiness timeout, probe interval, stop grace), mostly for tests. */
+  dockerTarget?: Pick<
+    DockerRuntimeOptions,
+    'readinessTimeoutMs' | 'probeIntervalMs' | 'graceMs' | 'minUptimeMs' | 'sandboxImage'
+  >;
   /** Where JSON log lines go; standard output by default. */
   logDestination?: DestinationStream;
 }
@@ -96,17 +115,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const gateway = new Gateway({ store, logger });
   let gatewayPort = options.gatewayPort ?? DEFAULT_GATEWAY_PORT;
   let engine: DeploymentEngine | undefined;
+  let targets: TargetRuntimes | undefined;
+  const dockerHost = options.dockerHost === false ? undefined : (options.dockerHost ?? detectDockerHost());
 
   try {
     // Workloads of the current deployments are found again, and kept when they are alive.
     await runtime.init();
-    const { app } = createServer({
+    const { app, context } = createServer({
       store,
       masterKey,
       logger,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.metricsPublic === undefined ? {} : { metricsPublic: options.metricsPublic }),
-      ...(options.targets === undefined ? {} : { targets: options.targets }),
+      processRuntime: runtime,
+      runtimeFactories: options.runtimeFactories ?? {
+        docker: (target) =>
+          new DockerRuntime({
+            name: target.name,
+            host: target.host,
+            registries: target.registries,
+            ...options.dockerTarget,
+            onEvent: (event) =>
+              logger.info({ target: target.name, workload: event.workload, type: event.type }, event.message),
+          }),
+      },
+      ...(dockerHost === undefined ? {} : { dockerHost }),
       deployments: (context) => {
         const contexts = new ContextStore(dataDir, options.maxContextBytes);
         engine = new DeploymentEngine({
@@ -114,15 +147,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           secrets: context.secrets,
           clock: context.clock,
           logger,
-          runtimes: new Map([[PROCESS_TARGET, runtime]]),
+          targets: context.targets,
           drivers: builtinDrivers(),
           definitions: () => platformDefinitions(store, context.secrets),
           contexts,
           gateway: { port: () => gatewayPort, routesChanged: () => gateway.refresh() },
+          audit: context.audit,
         });
         return { engine, contexts };
       },
     });
+    targets = context.targets;
+    logger.info(
+      { dockerHost: dockerHost ?? null },
+      dockerHost === undefined
+        ? 'no Docker or Podman engine found: no built-in docker target'
+        : 'built-in docker target found',
+    );
     const server = createAdaptorServer({ fetch: app.fetch });
     await new Promise<void>((done, fail) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
@@ -171,12 +212,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             // Keep-alive connections would hold close() open until they time out.
             if ('closeAllConnections' in server) server.closeAllConnections();
           });
+          await context.targets.close();
           await runtime.close();
           await store.close();
           logger.info({ url }, 'paved server stopped');
         })()),
     };
   } catch (error) {
+    await targets?.close();
     await runtime.close();
     await store.close();
     throw error;

@@ -65,6 +65,10 @@ export interface PrincipalTable {
   name: string;
   created_at: string;
   disabled: number;
+  /** scrypt hash with its parameters and salt (0005); NULL for service accounts and token-only users. */
+  password_hash: string | null;
+  /** The app a service account belongs to (0005). */
+  app: string | null;
 }
 
 export interface TokenTable {
@@ -183,6 +187,90 @@ export interface ResourceDefinitionTable {
   deleted_at: string | null;
 }
 
+/**
+ * One row per version of a target. `settings` is the JSON of the type's settings without secrets;
+ * `sealed_secrets` a JSON object of secret path (e.g. `registries.<server>.password`) → sealed
+ * value; `deleted_at` as for resource definitions.
+ */
+export interface TargetTable {
+  name: string;
+  version: number;
+  type: 'process' | 'docker' | 'kubernetes';
+  settings: string;
+  sealed_secrets: string;
+  /** JSON object of secret path → `{env}` or `{file}`: where the operator keeps it, never its value. */
+  secret_refs: string;
+  fingerprint: string;
+  created_at: string;
+  created_by: string;
+  deleted_at: string | null;
+}
+
+export interface TeamTable {
+  name: string;
+  description: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+export interface TeamMemberTable {
+  team: string;
+  principal_id: string;
+  created_at: string;
+}
+
+/** A portal session: the cookie and its CSRF token are stored as SHA-256 hashes only. */
+export interface SessionTable {
+  id: string;
+  principal_id: string;
+  hash: string;
+  csrf_hash: string;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  remote_address: string | null;
+}
+
+/** Failed logins counted per key (`user:<name>`, `address:<ip>`) since `first_failure_at`. */
+export interface LoginFailureTable {
+  key: string;
+  failures: number;
+  first_failure_at: string;
+  locked_until: string | null;
+}
+
+/** One audit entry; `hash` covers `prev_hash` and the entry's canonical JSON (see audit-chain.ts). */
+export interface AuditLogTable {
+  seq: number;
+  at: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  actor_kind: string;
+  token_id: string | null;
+  action: string;
+  permission: string | null;
+  object: string;
+  app: string | null;
+  env: string | null;
+  outcome: string;
+  status: number | null;
+  remote_address: string | null;
+  payload_sha256: string | null;
+  request_id: string | null;
+  /** JSON object, or NULL. */
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The single row (`id` 1) every audit append locks: the last sequence number and hash. */
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
 export interface Database {
   apps: AppTable;
   env_types: EnvTypeTable;
@@ -198,4 +286,11 @@ export interface Database {
   port_allocations: PortAllocationTable;
   gateway_routes: GatewayRouteTable;
   resource_definitions: ResourceDefinitionTable;
+  targets: TargetTable;
+  teams: TeamTable;
+  team_members: TeamMemberTable;
+  sessions: SessionTable;
+  login_failures: LoginFailureTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
 }

@@ -68,4 +68,47 @@ describeEachDatabase('role grants repository', (getStore) => {
       message: '"p-1" already has role "developer" on app "shop"',
     });
   });
+
+  it("resolves a principal's teams and every grant of it and its teams in one call", async () => {
+    const store = getStore();
+    await store.principals.create({ id: 'p-1', kind: 'user', name: 'alice' });
+    await store.principals.create({ id: 'p-2', kind: 'user', name: 'bob' });
+    await store.teams.create({ name: 'web', createdBy: 'admin' });
+    await store.teams.create({ name: 'ops', createdBy: 'admin' });
+    await store.teams.addMember('web', 'p-1');
+    await store.teams.addMember('ops', 'p-1');
+    await store.grants.grant({ subject: 'p-1', role: 'member', scope: { kind: 'org' } });
+    await store.grants.grant({ subject: 'team:web', role: 'developer', scope: { kind: 'app', app: 'shop' } });
+    await store.grants.grant({ subject: 'team:other', role: 'owner', scope: { kind: 'app', app: 'shop' } });
+    await store.grants.grant({ subject: 'p-2', role: 'viewer', scope: { kind: 'app', app: 'shop' } });
+
+    const resolved = await store.grants.resolve('p-1');
+    expect(resolved.teams).toEqual(['ops', 'web']);
+    expect(resolved.grants.map((grant) => [grant.subject, grant.role, grant.scope])).toEqual([
+      ['p-1', 'member', { kind: 'org' }],
+      ['team:web', 'developer', { kind: 'app', app: 'shop' }],
+    ]);
+    expect(await store.grants.resolve('p-9')).toEqual({ teams: [], grants: [] });
+  });
+
+  it('lists grants by subject, role and scope, and revokes all of a subject', async () => {
+    const store = getStore();
+    await store.grants.grant({ subject: 'p-1', role: 'owner', scope: { kind: 'app', app: 'shop' } });
+    await store.grants.grant({ subject: 'p-2', role: 'viewer', scope: { kind: 'app', app: 'shop' } });
+    await store.grants.grant({ subject: 'p-2', role: 'viewer', scope: { kind: 'app', app: 'blog' } });
+    await store.grants.grant({ subject: 'p-2', role: 'member', scope: { kind: 'org' } });
+    const subjects = (grants: { subject: string; role: string }[]) =>
+      grants.map((g) => `${g.subject}:${g.role}`);
+    expect(subjects(await store.grants.list({ scope: { kind: 'app', app: 'shop' } }))).toEqual([
+      'p-1:owner',
+      'p-2:viewer',
+    ]);
+    expect(subjects(await store.grants.list({ subject: 'p-2', role: 'viewer' }))).toEqual([
+      'p-2:viewer',
+      'p-2:viewer',
+    ]);
+    expect(await store.grants.list()).toHaveLength(4);
+    expect(await store.grants.revokeAll('p-2')).toBe(3);
+    expect(subjects(await store.grants.list())).toEqual(['p-1:owner']);
+  });
 });

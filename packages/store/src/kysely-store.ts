@@ -1,16 +1,21 @@
 import { PavedError } from '@paved/core';
 import { KyselyAppRepository } from './apps-repository.js';
+import { KyselyAuditRepository } from './audit-repository.js';
 import { KyselyDeploymentRepository } from './deployments-repository.js';
 import { KyselyEnvTypeRepository } from './env-types-repository.js';
 import { KyselyEnvironmentRepository } from './environments-repository.js';
 import { KyselyResourceDefinitionRepository } from './definitions-repository.js';
 import { KyselyRoleGrantRepository } from './grants-repository.js';
+import { KyselyLoginFailureRepository } from './login-failures-repository.js';
 import { KyselyPortAllocationRepository } from './ports-repository.js';
 import { KyselyPrincipalRepository } from './principals-repository.js';
 import type { RepositoryContext } from './repository-context.js';
 import { KyselyActiveResourceRepository } from './resources-repository.js';
 import { KyselyGatewayRouteRepository } from './routes-repository.js';
+import { KyselySessionRepository } from './sessions-repository.js';
+import { KyselyTargetRepository } from './targets-repository.js';
 import type { Dialect, Store } from './store.js';
+import { KyselyTeamRepository } from './teams-repository.js';
 import { KyselyTokenRepository } from './tokens-repository.js';
 import { KyselyValueRepository } from './values-repository.js';
 
@@ -29,6 +34,11 @@ export class KyselyStore implements Store {
   readonly ports: KyselyPortAllocationRepository;
   readonly routes: KyselyGatewayRouteRepository;
   readonly definitions: KyselyResourceDefinitionRepository;
+  readonly targets: KyselyTargetRepository;
+  readonly teams: KyselyTeamRepository;
+  readonly sessions: KyselySessionRepository;
+  readonly loginFailures: KyselyLoginFailureRepository;
+  readonly audit: KyselyAuditRepository;
   readonly #context: RepositoryContext;
 
   constructor(context: RepositoryContext) {
@@ -46,6 +56,11 @@ export class KyselyStore implements Store {
     this.ports = new KyselyPortAllocationRepository(context);
     this.routes = new KyselyGatewayRouteRepository(context);
     this.definitions = new KyselyResourceDefinitionRepository(context);
+    this.teams = new KyselyTeamRepository(context);
+    this.sessions = new KyselySessionRepository(context);
+    this.loginFailures = new KyselyLoginFailureRepository(context);
+    this.audit = new KyselyAuditRepository(context);
+    this.targets = new KyselyTargetRepository(context);
   }
 
   /**

@@ -5,6 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
+import { withStatementCache } from './statement-cache.js';
 import type { Dialect, StoreOptions } from './store.js';
 
 /** The SQLite file's name inside the data directory. */
@@ -55,7 +56,10 @@ async function openSqlite(dataDir: string): Promise<OpenDatabase> {
       { cause: error },
     );
   }
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
+    dialect: 'sqlite',
+  };
 }
 
 async function openPostgres(url: string): Promise<OpenDatabase> {

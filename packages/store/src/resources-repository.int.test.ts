@@ -98,6 +98,20 @@ describeEachDatabase('active resources repository', (getStore, _engine, getClock
     });
   });
 
+  it('lists the resources a definition made, in every environment, whatever their status', async () => {
+    const store = getStore();
+    await withEnvironments(store, 'dev', 'prod');
+    await store.resources.put({ ...DATABASE, env: 'prod', status: 'detached', definitionVersion: 1 });
+    await store.resources.put({ ...DATABASE, status: 'ready' });
+    await store.resources.put({ ...DATABASE, uid: 'dns.default#web.dns', definition: 'other-dns' });
+    expect(
+      (await store.resources.listByDefinition('postgres-docker')).map(
+        (resource) => `${resource.env} ${resource.uid} v${resource.definitionVersion} ${resource.status}`,
+      ),
+    ).toEqual(['dev postgres.default#web.db v3 ready', 'prod postgres.default#web.db v1 detached']);
+    expect(await store.resources.listByDefinition('nope')).toEqual([]);
+  });
+
   it('go with their environment', async () => {
     const store = getStore();
     await withEnvironments(store, 'dev');

@@ -65,6 +65,18 @@ export class KyselyActiveResourceRepository implements ActiveResourceRepository 
     return rows.map(toResource);
   }
 
+  async listByDefinition(definition: string): Promise<ActiveResource[]> {
+    const rows = await this.#context.db
+      .selectFrom('active_resources')
+      .selectAll()
+      .where('definition', '=', definition)
+      .orderBy('app')
+      .orderBy('env')
+      .orderBy('uid')
+      .execute();
+    return rows.map(toResource);
+  }
+
   async delete(app: string, env: string, uid: string): Promise<boolean> {
     const result = await this.#context.db
       .deleteFrom('active_resources')

@@ -86,6 +86,10 @@ export interface Principal {
   name: string;
   createdAt: string;
   disabled: boolean;
+  /** The app a service account belongs to: that app's owners manage it. */
+  app?: string;
+  /** Whether the principal can log in with a password (the hash itself never leaves the store). */
+  hasPassword?: boolean;
 }
 
 export interface Token {
@@ -159,15 +163,28 @@ export interface ValueRepository {
 }
 
 export interface PrincipalRepository {
-  create(principal: Omit<Principal, 'createdAt' | 'disabled'>): Promise<Principal>;
+  /** `passwordHash` is the encoded hash the server made, never a password. */
+  create(
+    principal: Omit<Principal, 'createdAt' | 'disabled' | 'hasPassword'> & { passwordHash?: string },
+  ): Promise<Principal>;
   get(id: string): Promise<Principal | undefined>;
   findByName(name: string): Promise<Principal | undefined>;
-  list(options?: ListOptions): Promise<Page<Principal>>;
+  /** Ordered by name; `kind` and `app` narrow the list. */
+  list(options?: ListOptions & { kind?: Principal['kind']; app?: string }): Promise<Page<Principal>>;
+  /** The encoded password hash, for checking a login; undefined without one. */
+  passwordHash(id: string): Promise<string | undefined>;
+  /** Sets (or with undefined removes) the password hash. @returns whether the principal exists. */
+  setPassword(id: string, passwordHash: string | undefined): Promise<boolean>;
+  /** @returns whether the principal exists. */
+  setDisabled(id: string, disabled: boolean): Promise<boolean>;
 }
 
 export interface TokenRepository {
   create(token: Omit<Token, 'createdAt' | 'lastUsedAt' | 'revokedAt'>): Promise<Token>;
   findByHash(hash: string): Promise<Token | undefined>;
+  /** The token of this hash with its principal, in one query: what authentication needs first. */
+  findWithPrincipal(hash: string): Promise<{ token: Token; principal: Principal } | undefined>;
+  get(id: string): Promise<Token | undefined>;
   touch(id: string, at: Date): Promise<void>;
   revoke(id: string, at: Date): Promise<boolean>;
   listFor(principalId: string): Promise<Token[]>;
@@ -178,6 +195,173 @@ export interface RoleGrantRepository {
   revoke(grant: Omit<RoleGrant, 'createdAt'>): Promise<boolean>;
   /** Every grant whose subject is one of `subjects` (a principal id and its teams). */
   listFor(subjects: string[]): Promise<RoleGrant[]>;
+  /**
+   * A principal's teams and every grant that applies to it (its own and its teams'), in one
+   * query: what authentication needs on every request.
+   */
+  resolve(principalId: string): Promise<{ teams: string[]; grants: RoleGrant[] }>;
+  /** Grants matching every given filter, by subject, role and scope. */
+  list(filter?: { subject?: string; role?: string; scope?: RoleScope }): Promise<RoleGrant[]>;
+  /** Removes every grant of a subject (a deleted team). @returns how many. */
+  revokeAll(subject: string): Promise<number>;
+}
+
+/** A group of principals; teams own apps and can be granted roles (`team:<name>` subjects). */
+export interface Team {
+  name: string;
+  description?: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface TeamRepository {
+  /** @throws PavedError CONFLICT when the team exists. */
+  create(team: Omit<Team, 'createdAt'>): Promise<Team>;
+  get(name: string): Promise<Team | undefined>;
+  /** Ordered by name. */
+  list(options?: ListOptions): Promise<Page<Team>>;
+  /** @returns whether the team exists. */
+  setDescription(name: string, description: string | undefined): Promise<boolean>;
+  /** Deletes the team and its memberships. @returns whether it existed. */
+  delete(name: string): Promise<boolean>;
+  /**
+   * @returns false when the principal is a member already.
+   * @throws PavedError NOT_FOUND when the team or the principal does not exist.
+   */
+  addMember(team: string, principalId: string): Promise<boolean>;
+  /** @returns whether the principal was a member. */
+  removeMember(team: string, principalId: string): Promise<boolean>;
+  /** The team's members, by name. */
+  members(team: string): Promise<Principal[]>;
+  /** Names of the teams the principal belongs to, sorted. */
+  teamsOf(principalId: string): Promise<string[]>;
+}
+
+/** A portal session, kept as SHA-256 hashes of its cookie and CSRF token. */
+export interface Session {
+  id: string;
+  principalId: string;
+  hash: string;
+  csrfHash: string;
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+  remoteAddress?: string;
+}
+
+export interface SessionRepository {
+  create(session: Omit<Session, 'createdAt' | 'lastUsedAt' | 'revokedAt'>): Promise<Session>;
+  /** The session of this cookie hash with its principal, whatever its state. */
+  findWithPrincipal(hash: string): Promise<{ session: Session; principal: Principal } | undefined>;
+  touch(id: string, at: Date): Promise<void>;
+  /** Keeps the first revocation time. @returns whether the session exists. */
+  revoke(id: string, at: Date): Promise<boolean>;
+  /** Revokes every live session of a principal (password change, disabling). @returns how many. */
+  revokeAllFor(principalId: string, at: Date): Promise<number>;
+}
+
+/** Failed logins counted for one key (`user:<name>` or `address:<ip>`). */
+export interface LoginFailures {
+  key: string;
+  failures: number;
+  firstFailureAt: string;
+  lockedUntil?: string;
+}
+
+/** How failed logins turn into a lockout: the login limiter's rules. */
+export interface LockoutRule {
+  /** Failures within `windowSeconds` of the first that lock the key. */
+  threshold: number;
+  windowSeconds: number;
+  lockSeconds: number;
+}
+
+export interface LoginFailureRepository {
+  get(key: string): Promise<LoginFailures | undefined>;
+  /**
+   * Counts one failure at `at`, atomically: the count restarts when the window since the first
+   * failure has passed, and the key is locked until `at + lockSeconds` once it reaches the
+   * threshold. @returns the counter after this failure.
+   */
+  recordFailure(key: string, at: Date, rule: LockoutRule): Promise<LoginFailures>;
+  /** Forgets the key's failures (after a successful login). */
+  clear(key: string): Promise<void>;
+}
+
+/** Who did it: a user, a service account, nobody known (a refused request), or Paved itself. */
+export type AuditActorKind = 'user' | 'service-account' | 'anonymous' | 'system';
+export type AuditOutcome = 'succeeded' | 'denied' | 'failed';
+
+/** One entry of the append-only, hash-chained audit log. */
+export interface AuditEntry {
+  /** 1, 2, 3… without gaps. */
+  seq: number;
+  at: string;
+  actorId?: string;
+  actorName?: string;
+  actorKind: AuditActorKind;
+  /** The token (or `session:<id>`) the request came with. */
+  tokenId?: string;
+  /** What was done: `METHOD /route/pattern` for API requests, e.g. `POST /api/v1/apps`. */
+  action: string;
+  /** The permission the action needs. */
+  permission?: string;
+  /** What it was done to: the request path, or a resource's identity. */
+  object: string;
+  app?: string;
+  env?: string;
+  outcome: AuditOutcome;
+  /** The HTTP status answered. */
+  status?: number;
+  remoteAddress?: string;
+  /** SHA-256 (hex) of the request payload, secret values replaced (see docs/access-control.md). */
+  payloadSha256?: string;
+  requestId?: string;
+  /** More about the action (a role granted, a token's id); never a secret. */
+  details?: Record<string, unknown>;
+  /** The hash of the entry before (64 zeros for the first). */
+  prevHash: string;
+  /** SHA-256 of `prevHash` followed by the canonical JSON of every other field. */
+  hash: string;
+}
+
+export type AuditEntryInput = Omit<AuditEntry, 'seq' | 'prevHash' | 'hash' | 'at'> & { at?: string };
+
+export interface AuditFilter {
+  /** Entries at or after this ISO timestamp. */
+  since?: string;
+  /** Entries before this ISO timestamp. */
+  until?: string;
+  /** The actor's name. */
+  actor?: string;
+  app?: string;
+  action?: string;
+  outcome?: AuditOutcome;
+}
+
+/** What `verify` found: every entry checked, or the first that breaks the chain. */
+export interface AuditVerification {
+  ok: boolean;
+  /** How many entries were checked. */
+  entries: number;
+  /** The head row: the last sequence number and hash appends continue from. */
+  head: { seq: number; hash: string };
+  /** The first entry (by `seq`) that does not fit the chain, and why. */
+  broken?: { seq: number; reason: string };
+}
+
+export interface AuditRepository {
+  /**
+   * Appends one entry at the head of the chain. Appends take turns (a lock on the head row on
+   * PostgreSQL, the single writer on SQLite, retried when another connection got there first), so
+   * concurrent writers never fork the chain.
+   */
+  append(entry: AuditEntryInput): Promise<AuditEntry>;
+  /** Entries matching the filter: newest first by default. */
+  list(filter?: AuditFilter, options?: ListOptions & { order?: 'asc' | 'desc' }): Promise<Page<AuditEntry>>;
+  /** Walks the whole chain, recomputing every hash. */
+  verify(): Promise<AuditVerification>;
 }
 
 export type DeploymentStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -322,6 +506,8 @@ export interface ActiveResourceRepository {
   put(resource: Omit<ActiveResource, 'updatedAt'>): Promise<ActiveResource>;
   get(app: string, env: string, uid: string): Promise<ActiveResource | undefined>;
   list(app: string, env: string): Promise<ActiveResource[]>;
+  /** Every active resource, in any environment, that a version of the definition made; by app, env, uid. */
+  listByDefinition(definition: string): Promise<ActiveResource[]>;
   delete(app: string, env: string, uid: string): Promise<boolean>;
 }
 
@@ -394,8 +580,59 @@ export interface ResourceDefinitionRepository {
   delete(name: string): Promise<boolean>;
 }
 
+/** Where workloads run: the local process supervisor, a Docker/Podman engine, a Kubernetes cluster. */
+export type TargetType = 'process' | 'docker' | 'kubernetes';
+
+/** What `TargetRepository.put` is given: a target without its version. */
+export interface TargetContent {
+  name: string;
+  type: TargetType;
+  /** The settings of its type without the secret ones, as the server checked them. */
+  settings: Record<string, unknown>;
+  /**
+   * Secret settings by path within the settings (`registries.<server>.password`, `kubeconfig`),
+   * sealed by the server, never plain text.
+   */
+  secrets: Record<string, string>;
+  /** Where each secret came from, by the same path, so `paved export` can write the reference back. */
+  secretRefs: Record<string, SecretReference>;
+}
+
+/** A target applied by the platform team, as stored. */
+export interface StoredTarget extends TargetContent {
+  version: number;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface PutTargetResult {
+  target: StoredTarget;
+  action: 'created' | 'updated' | 'unchanged';
+}
+
+export interface TargetRepository {
+  /**
+   * Stores a new version unless the latest has the same `fingerprint` (computed by the caller over
+   * the content with secrets in plain text, as for definitions). A deleted target applied again
+   * continues its version numbers.
+   *
+   * @throws PavedError CONFLICT when a concurrent put wrote the same version first.
+   */
+  put(target: TargetContent, fingerprint: string, actor: string): Promise<PutTargetResult>;
+  /** The latest version, unless deleted. */
+  get(name: string): Promise<StoredTarget | undefined>;
+  /** The latest version of every target not deleted, by name. */
+  list(): Promise<StoredTarget[]>;
+  /** @returns whether it existed. Its versions stay recorded, so their numbers are never reused. */
+  delete(name: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
+  readonly teams: TeamRepository;
+  readonly sessions: SessionRepository;
+  readonly loginFailures: LoginFailureRepository;
+  readonly audit: AuditRepository;
   readonly apps: AppRepository;
   readonly envTypes: EnvTypeRepository;
   readonly environments: EnvironmentRepository;
@@ -408,6 +645,7 @@ export interface Store {
   readonly ports: PortAllocationRepository;
   readonly routes: GatewayRouteRepository;
   readonly definitions: ResourceDefinitionRepository;
+  readonly targets: TargetRepository;
   /** Runs `work` in one database transaction, with repositories bound to it. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

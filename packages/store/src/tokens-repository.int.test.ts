@@ -77,4 +77,16 @@ describeEachDatabase('tokens repository', (getStore, _engine, getClock) => {
       store.tokens.create({ id: 't-3', principalId: 'p-9', name: 'x', hash: hashOf('3') }),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('finds a token with its principal in one call, and by id', async () => {
+    await withPrincipal();
+    const store = getStore();
+    await store.tokens.create({ id: 't-1', principalId: 'p-1', name: 'laptop', hash: hashOf('secret-1') });
+    const found = await store.tokens.findWithPrincipal(hashOf('secret-1'));
+    expect(found?.token).toMatchObject({ id: 't-1', name: 'laptop' });
+    expect(found?.principal).toEqual(await store.principals.get('p-1'));
+    expect(await store.tokens.findWithPrincipal(hashOf('other'))).toBeUndefined();
+    expect((await store.tokens.get('t-1'))?.name).toBe('laptop');
+    expect(await store.tokens.get('t-9')).toBeUndefined();
+  });
 });

@@ -2,8 +2,10 @@ import { PavedError } from '@paved/core';
 import type { Selectable } from 'kysely';
 import type { TokenTable } from './database.js';
 import { translateViolations } from './database-errors.js';
+import { precompiled } from './precompiled-query.js';
+import { toPrincipal } from './principals-repository.js';
 import { normaliseTimestamp, optional, timestamp, type RepositoryContext } from './repository-context.js';
-import type { Token, TokenRepository } from './store.js';
+import type { Principal, Token, TokenRepository } from './store.js';
 
 export class KyselyTokenRepository implements TokenRepository {
   readonly #context: RepositoryContext;
@@ -48,6 +50,32 @@ export class KyselyTokenRepository implements TokenRepository {
     return row === undefined ? undefined : toToken(row);
   }
 
+  async findWithPrincipal(hash: string): Promise<{ token: Token; principal: Principal } | undefined> {
+    const [row] = await tokenWithPrincipal(this.#context, [hash]);
+    if (row === undefined) return undefined;
+    return {
+      token: toToken(row),
+      principal: toPrincipal({
+        id: row.principal_id,
+        kind: row.p_kind,
+        name: row.p_name,
+        created_at: row.p_created_at,
+        disabled: row.p_disabled,
+        password_hash: row.p_password_hash,
+        app: row.p_app,
+      }),
+    };
+  }
+
+  async get(id: string): Promise<Token | undefined> {
+    const row = await this.#context.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toToken(row);
+  }
+
   async touch(id: string, at: Date): Promise<void> {
     await this.#context.db
       .updateTable('tokens')
@@ -88,6 +116,25 @@ export class KyselyTokenRepository implements TokenRepository {
     return rows.map(toToken);
   }
 }
+
+/** Authentication's first query, on every request: built once (see precompiled-query.ts). */
+const tokenWithPrincipal = precompiled(
+  (db, [hash]) =>
+    db
+      .selectFrom('tokens')
+      .innerJoin('principals', 'principals.id', 'tokens.principal_id')
+      .selectAll('tokens')
+      .select([
+        'principals.kind as p_kind',
+        'principals.name as p_name',
+        'principals.created_at as p_created_at',
+        'principals.disabled as p_disabled',
+        'principals.password_hash as p_password_hash',
+        'principals.app as p_app',
+      ])
+      .where('tokens.hash', '=', hash),
+  ['hash'] as [hash: string],
+);
 
 function toToken(row: Selectable<TokenTable>): Token {
   return {

@@ -147,6 +147,106 @@ spec:
     expect(run.stderr).not.toContain('hunter2');
   });
 
+  it('resolves the secrets of targets, registry passwords and kubeconfigs, keyed by their path in the type section', async () => {
+    await writeFile(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
+    await writeFile(
+      join(dir, 'targets.yaml'),
+      `apiVersion: paved.dev/v1
+kind: Target
+metadata: { name: staging-docker }
+spec:
+  type: docker
+  docker:
+    registries:
+      127.0.0.1:5001: { username: ci, password: { env: REGISTRY_PASSWORD } }
+---
+apiVersion: paved.dev/v1
+kind: Target
+metadata: { name: prod-cluster }
+spec:
+  type: kubernetes
+  kubernetes: { kubeconfig: { file: kubeconfig }, context: prod }
+`,
+    );
+    const requests: FakeRequest[] = [];
+    const run = await runCli(['apply', '-f', 'targets.yaml'], {
+      cwd: dir,
+      env: { PAVED_TOKEN: 't', REGISTRY_PASSWORD: 'registry-s3cret' },
+      requests,
+      answer: () => ({ body: { created: 2, updated: 0, unchanged: 0, items: [] } }),
+    });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const { documents } = requests[0]!.body as { documents: Record<string, unknown>[] };
+    expect(documents).toEqual([
+      {
+        file: 'targets.yaml',
+        line: 1,
+        secretRefs: { 'registries.127.0.0.1:5001.password': { env: 'REGISTRY_PASSWORD' } },
+        apiVersion: 'paved.dev/v1',
+        kind: 'Target',
+        metadata: { name: 'staging-docker' },
+        spec: {
+          type: 'docker',
+          docker: { registries: { '127.0.0.1:5001': { username: 'ci', password: 'registry-s3cret' } } },
+        },
+      },
+      {
+        file: 'targets.yaml',
+        line: 10,
+        secretRefs: { kubeconfig: { file: 'kubeconfig' } },
+        apiVersion: 'paved.dev/v1',
+        kind: 'Target',
+        metadata: { name: 'prod-cluster' },
+        spec: {
+          type: 'kubernetes',
+          kubernetes: { kubeconfig: 'apiVersion: v1\nkind: Config', context: 'prod' },
+        },
+      },
+    ]);
+  });
+
+  it('refuses a plain-text registry password or kubeconfig, naming file and line, without echoing it', async () => {
+    await writeFile(
+      join(dir, 'targets.yaml'),
+      `apiVersion: paved.dev/v1
+kind: Target
+metadata: { name: staging-docker }
+spec:
+  type: docker
+  docker:
+    registries:
+      ghcr.io:
+        username: ci
+        password: hunter2
+---
+apiVersion: paved.dev/v1
+kind: Target
+metadata: { name: prod-cluster }
+spec:
+  type: kubernetes
+  kubernetes:
+    kubeconfig:
+    context: prod
+`,
+    );
+    const requests: FakeRequest[] = [];
+    const run = await runCli(['apply', '-f', 'targets.yaml'], {
+      cwd: dir,
+      env: { PAVED_TOKEN: 't' },
+      requests,
+    });
+    expect(run.code).toBe(2);
+    expect(requests).toEqual([]);
+    expect(run.stderr).toContain(
+      'targets.yaml:10: spec.docker.registries.ghcr.io.password: secret spec.docker.registries.ghcr.io.password is given in plain text',
+    );
+    expect(run.stderr).toContain('write password: { env: VARIABLE }');
+    expect(run.stderr).toContain(
+      'targets.yaml:18: spec.kubernetes.kubeconfig: secret spec.kubernetes.kubeconfig is given in plain text',
+    );
+    expect(run.stderr).not.toContain('hunter2');
+  });
+
   it('reports YAML syntax errors with their line', async () => {
     await writeFile(join(dir, 'broken.yaml'), 'apiVersion: paved.dev/v1\nkind: [unclosed\n');
     const run = await runCli(['apply', '-f', 'broken.yaml'], { cwd: dir, env: { PAVED_TOKEN: 't' } });
@@ -214,6 +314,60 @@ describe('paved resources', () => {
     expect(requests[0]?.path).toBe('/api/v1/resource-definitions/dev-postgres');
     expect(get.stdout).toMatch(/^Secrets:\s+password$/m);
     expect(get.stdout).toMatch(/^Version:\s+2$/m);
+  });
+
+  it('definitions delete sends force only when asked and says what happened to the resources', async () => {
+    const requests: FakeRequest[] = [];
+    const plain = await runCli(['resources', 'definitions', 'delete', 'old-pg'], {
+      env: { PAVED_TOKEN: 't' },
+      requests,
+      answer: () => ({ body: { name: 'old-pg', forced: false, resources: [], message: 'deleted' } }),
+    });
+    expect(plain).toMatchObject({ code: 0, stdout: 'Deleted resource definition "old-pg".\n' });
+    const forced = await runCli(['resources', 'definitions', 'delete', 'dev-postgres', '--force'], {
+      env: { PAVED_TOKEN: 't' },
+      requests,
+      answer: () => ({
+        body: {
+          name: 'dev-postgres',
+          forced: true,
+          resources: [
+            {
+              app: 'shop',
+              env: 'dev',
+              uid: 'postgres.default#web.db',
+              status: 'ready',
+              definitionVersion: 2,
+            },
+          ],
+          message: 'deleted',
+        },
+      }),
+    });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toBe(
+      'Deleted resource definition "dev-postgres". The 1 active resource it made keeps its record; the next deployment of its environment matches it again:\n' +
+        '  shop/dev postgres.default#web.db (v2, ready)\n',
+    );
+    expect(requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'DELETE /api/v1/resource-definitions/old-pg',
+      'DELETE /api/v1/resource-definitions/dev-postgres?force=true',
+    ]);
+    const refused = await runCli(['resources', 'definitions', 'delete', 'dev-postgres'], {
+      env: { PAVED_TOKEN: 't' },
+      answer: () => ({
+        status: 409,
+        body: {
+          error: {
+            code: 'CONFLICT',
+            message:
+              'resource definition "dev-postgres" made 1 active resource (shop/dev postgres.default#web.db); nothing was deleted',
+          },
+        },
+      }),
+    });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('shop/dev postgres.default#web.db');
   });
 
   it('list shows active resources with definition and version', async () => {
@@ -294,5 +448,65 @@ describe('paved resources', () => {
       answer: () => ({ body: explanation }),
     });
     expect(JSON.parse(json.stdout)).toEqual(explanation);
+  });
+});
+
+describe('paved targets list', () => {
+  it('shows built-in and applied targets, where they connect or why they cannot be used', async () => {
+    const items = [
+      {
+        name: 'docker',
+        type: 'docker',
+        builtIn: true,
+        available: true,
+        docker: { detectedHost: 'unix:///run/podman/podman.sock', registries: {} },
+      },
+      { name: 'process', type: 'process', builtIn: true, available: true },
+      {
+        name: 'prod-cluster',
+        type: 'kubernetes',
+        builtIn: false,
+        version: 3,
+        available: false,
+        reason:
+          'target "prod-cluster" is a kubernetes target, and this version of Paved has no kubernetes runtime yet',
+        kubernetes: { kubeconfig: '(secret)', kubeconfigRef: { file: './kubeconfig' } },
+      },
+      {
+        name: 'staging',
+        type: 'docker',
+        builtIn: false,
+        version: 1,
+        available: true,
+        docker: {
+          host: 'tcp://10.0.0.5:2375',
+          registries: { 'ghcr.io': { username: 'ci', password: '(secret)', passwordRef: { env: 'X' } } },
+        },
+      },
+    ];
+    const requests: FakeRequest[] = [];
+    const run = await runCli(['targets', 'list'], {
+      env: { PAVED_TOKEN: 't' },
+      requests,
+      answer: () => ({ body: { items, next: null } }),
+    });
+    expect(run.code).toBe(0);
+    expect(requests[0]?.path).toMatch(/^\/api\/v1\/targets/);
+    expect(run.stdout).toMatch(/^NAME\s+TYPE\s+SOURCE\s+AVAILABLE\s+DETAILS$/m);
+    expect(run.stdout).toMatch(
+      /^docker\s+docker\s+built-in\s+yes\s+unix:\/\/\/run\/podman\/podman\.sock \(detected\)$/m,
+    );
+    expect(run.stdout).toMatch(/^process\s+process\s+built-in\s+yes\s+-$/m);
+    expect(run.stdout).toMatch(
+      /^prod-cluster\s+kubernetes\s+applied v3\s+no\s+target "prod-cluster" is a kubernetes target/m,
+    );
+    expect(run.stdout).toMatch(
+      /^staging\s+docker\s+applied v1\s+yes\s+tcp:\/\/10\.0\.0\.5:2375; registries ghcr\.io$/m,
+    );
+    const json = await runCli(['targets', 'list', '-o', 'json'], {
+      env: { PAVED_TOKEN: 't' },
+      answer: () => ({ body: { items, next: null } }),
+    });
+    expect(JSON.parse(json.stdout)).toEqual(items);
   });
 });

@@ -20,7 +20,7 @@ export function registerApplyCommand(program: Command, context: CliContext): voi
   program
     .command('apply')
     .description(
-      'create or update platform configuration (resource definitions, environment types) from YAML files',
+      'create or update platform configuration (resource definitions, environment types, targets, users, teams, role bindings) from YAML files',
     )
     .usage('-f FILE|DIR [-f FILE|DIR…] [-o json|yaml|table]')
     .requiredOption(
@@ -34,10 +34,14 @@ export function registerApplyCommand(program: Command, context: CliContext): voi
       `
 Every document is checked before anything is stored; every problem in every file is reported at
 once with its file and line, and then nothing is applied. Applying the same files again changes
-nothing. Secret inputs must be references, resolved here and sent to the server to be encrypted:
+nothing. Documents are of kind ResourceDefinition, EnvironmentType, Target, User, Team or
+RoleBinding; all of them are written in one transaction. Users, teams and role bindings need the
+administrator role. Files never hold passwords (set them with paved users set-password). Secrets
+(definition inputs, registry passwords, kubeconfigs) must be references, resolved here and sent to
+the server to be encrypted:
   secrets: { password: { env: PG_PASSWORD } }      from an environment variable
   secrets: { password: { file: ./pg-password } }   from a file, relative to the YAML file
-See docs/platform-configuration.md for the document shape.
+See docs/platform-configuration.md for the document shapes.
 
 Exits 2 naming file and line when a document is invalid.
 

@@ -61,7 +61,10 @@ Examples:
     .argument('<app>', 'name of the app')
     .argument('<env>', 'name of the new environment')
     .requiredOption('--type <type>', 'environment type: development, preview, staging, production, …')
-    .option('--target <name>', "where it runs; default: the type's default target, else process")
+    .option(
+      '--target <name>',
+      "where it runs, one of paved targets list; default: the type's default target, else process",
+    )
     .option('--from <env>', 'an environment of the same app to copy values from')
     .option(
       '--ttl <duration>',
@@ -71,7 +74,7 @@ Examples:
       'after',
       `
 Exits 5 if the environment exists, 3 if the app (or --from) does not, 2 for an invalid name,
-type or duration.
+type or duration, or a target that does not exist (the message lists the targets).
 
 Examples:
   $ paved envs create shop staging --type staging

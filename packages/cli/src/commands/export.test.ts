@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EnvironmentType, ResourceDefinitionView } from '@paved/client';
+import type { EnvironmentType, ResourceDefinitionView, TargetView } from '@paved/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readDocuments } from '../platform-config.js';
 import { runCli } from '../testing/run-cli.js';
-import { exportDefinition, exportEnvironmentType } from './export.js';
+import { exportDefinition, exportEnvironmentType, exportTarget } from './export.js';
 
 const POSTGRES: ResourceDefinitionView = {
   name: 'dev-postgres',
@@ -46,6 +46,42 @@ const PREVIEW: EnvironmentType = {
 };
 
 const PRODUCTION: EnvironmentType = { name: 'production', position: 3, requiresDeployer: true };
+
+const STAGING_DOCKER: TargetView = {
+  name: 'staging-docker',
+  type: 'docker',
+  builtIn: false,
+  version: 2,
+  available: true,
+  docker: {
+    host: 'unix:///run/podman/podman.sock',
+    registries: {
+      '127.0.0.1:5001': { username: 'ci', password: '(secret)', passwordRef: { env: 'REGISTRY_PASSWORD' } },
+      'ghcr.io': { username: 'me', password: '(secret)' },
+    },
+  },
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 'alice',
+};
+
+const CLUSTER: TargetView = {
+  name: 'prod-cluster',
+  type: 'kubernetes',
+  builtIn: false,
+  version: 1,
+  available: false,
+  reason: 'no kubernetes runtime yet',
+  kubernetes: { kubeconfig: '(secret)', kubeconfigRef: { file: './kubeconfig' }, namespacePrefix: 'paved-' },
+};
+
+/** Built in: listed by the server, never exported. */
+const DETECTED: TargetView = {
+  name: 'docker',
+  type: 'docker',
+  builtIn: true,
+  available: true,
+  docker: { detectedHost: 'unix:///run/podman/podman.sock', registries: {} },
+};
 
 describe('paved export', () => {
   let dir: string;
@@ -122,16 +158,73 @@ describe('paved export', () => {
     ]);
   });
 
-  it('-o DIR writes one file per definition and environment type; without it prints every document', async () => {
+  it('writes applied targets as apply reads them, secrets as their references', async () => {
+    await writeFile(join(dir, 'kubeconfig'), 'apiVersion: v1\n');
+    const exported = [STAGING_DOCKER, CLUSTER, { ...DETECTED, builtIn: false }].map(exportTarget);
+    expect(exported.map((document) => document.guessed)).toEqual([
+      ['spec.docker.registries.ghcr.io.password'],
+      [],
+      [],
+    ]);
+    const read = await readDocuments(
+      exported.map((document) => document.yaml).join('---\n'),
+      'targets.yaml',
+      dir,
+      { REGISTRY_PASSWORD: 'pw', STAGING_DOCKER_GHCR_IO_PASSWORD: 'pw2' },
+    );
+    expect(read.problems).toEqual([]);
+    expect(read.documents.map(({ file: _file, line: _line, ...document }) => document)).toEqual([
+      {
+        secretRefs: {
+          'registries.127.0.0.1:5001.password': { env: 'REGISTRY_PASSWORD' },
+          'registries.ghcr.io.password': { env: 'STAGING_DOCKER_GHCR_IO_PASSWORD' },
+        },
+        apiVersion: 'paved.dev/v1',
+        kind: 'Target',
+        metadata: { name: 'staging-docker' },
+        spec: {
+          type: 'docker',
+          docker: {
+            host: 'unix:///run/podman/podman.sock',
+            registries: {
+              '127.0.0.1:5001': { username: 'ci', password: 'pw' },
+              'ghcr.io': { username: 'me', password: 'pw2' },
+            },
+          },
+        },
+      },
+      {
+        secretRefs: { kubeconfig: { file: './kubeconfig' } },
+        apiVersion: 'paved.dev/v1',
+        kind: 'Target',
+        metadata: { name: 'prod-cluster' },
+        spec: { type: 'kubernetes', kubernetes: { kubeconfig: 'apiVersion: v1', namespacePrefix: 'paved-' } },
+      },
+      // The detected host is not configuration: a docker target without one auto-detects.
+      { apiVersion: 'paved.dev/v1', kind: 'Target', metadata: { name: 'docker' }, spec: { type: 'docker' } },
+    ]);
+  });
+
+  it('-o DIR writes one file per definition, environment type and applied target; without it prints every document', async () => {
     const answer = (request: { path: string }) => ({
       body: {
-        items: request.path.startsWith('/api/v1/env-types') ? [PREVIEW] : [POSTGRES, DNS],
+        items: request.path.startsWith('/api/v1/env-types')
+          ? [PREVIEW]
+          : request.path.startsWith('/api/v1/targets')
+            ? [DETECTED, CLUSTER]
+            : [POSTGRES, DNS],
         next: null,
       },
     });
     const run = await runCli(['export', '-o', 'platform'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe('Exported 2 resource definitions and 1 environment type to platform.\n');
+    expect(run.stdout).toBe(
+      'Exported 2 resource definitions, 1 environment type and 1 target to platform.\n',
+    );
+    expect(await readFile(join(dir, 'platform', 'targets', 'prod-cluster.yaml'), 'utf8')).toBe(
+      exportTarget(CLUSTER).yaml,
+    );
+    expect(await readdir(join(dir, 'platform', 'targets'))).toEqual(['prod-cluster.yaml']);
     expect(await readFile(join(dir, 'platform', 'environment-types', 'preview.yaml'), 'utf8')).toBe(
       exportEnvironmentType(PREVIEW).yaml,
     );
@@ -143,7 +236,7 @@ describe('paved export', () => {
 
     const printed = await runCli(['export'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
     expect(printed.stdout).toBe(
-      `${exportEnvironmentType(PREVIEW).yaml}---\n${exportDefinition(POSTGRES).yaml}---\n${exportDefinition(DNS).yaml}`,
+      `${exportTarget(CLUSTER).yaml}---\n${exportEnvironmentType(PREVIEW).yaml}---\n${exportDefinition(POSTGRES).yaml}---\n${exportDefinition(DNS).yaml}`,
     );
   });
 });

@@ -78,7 +78,10 @@ export function formatExplanation(explanation: ResourceExplanation): string {
   return `${lines.join('\n')}\n${table}`;
 }
 
-/** `paved resources list APP ENV | explain APP ENV WORKLOAD RESOURCE | definitions list | definitions get NAME`. */
+/**
+ * `paved resources list APP ENV | explain APP ENV WORKLOAD RESOURCE | definitions list |
+ * definitions get NAME | definitions delete NAME [--force]`.
+ */
 export function registerResourcesCommands(program: Command, context: CliContext): void {
   const resources = program
     .command('resources')
@@ -90,7 +93,8 @@ Examples:
   $ paved resources list shop dev
   $ paved resources explain shop dev orders db
   $ paved resources definitions list
-  $ paved resources definitions get dev-postgres -o yaml`,
+  $ paved resources definitions get dev-postgres -o yaml
+  $ paved resources definitions delete old-postgres`,
     );
 
   resources
@@ -158,13 +162,14 @@ Examples:
 
   const definitions = resources
     .command('definitions')
-    .description('list and show resource definitions (applied with paved apply)')
+    .description('list, show and delete resource definitions (applied with paved apply)')
     .addHelpText(
       'after',
       `
 Examples:
   $ paved resources definitions list
-  $ paved resources definitions get dev-postgres`,
+  $ paved resources definitions get dev-postgres
+  $ paved resources definitions delete old-postgres --force`,
     );
 
   definitions
@@ -216,6 +221,36 @@ Examples:
           ['Created', definition.createdAt],
           ['Created by', definition.createdBy],
         ]),
+      );
+    });
+
+  definitions
+    .command('delete')
+    .description('delete a resource definition; refused while active resources made by it exist')
+    .usage('NAME [--force]')
+    .argument('<name>', 'name of the definition')
+    .option('--force', 'delete it even while active resources made by it exist; they keep their records')
+    .addHelpText(
+      'after',
+      `
+Without --force, a definition that made active resources (in any app and environment) is not
+deleted: the command exits 5 and names them (app/env uid). With --force it is deleted anyway;
+those resources keep their records (the definition name and version they were made with), and the
+next deployment of their environments matches them against the definitions left — a deployment
+fails at match when none does. Its version numbers are never reused. Exits 3 if there is no
+definition of that name; the built-in defaults cannot be deleted.
+
+Examples:
+  $ paved resources definitions delete old-postgres
+  $ paved resources definitions delete old-postgres --force`,
+    )
+    .action(async (name: string, options: { force?: boolean }, command: Command) => {
+      const client = await context.client(command);
+      const deleted = await client.deleteDefinition(name, { force: options.force === true });
+      context.print(
+        deleted.resources.length === 0
+          ? `Deleted resource definition "${deleted.name}".`
+          : `Deleted resource definition "${deleted.name}". The ${deleted.resources.length} active resource${deleted.resources.length === 1 ? '' : 's'} it made keep${deleted.resources.length === 1 ? 's' : ''} ${deleted.resources.length === 1 ? 'its record' : 'their records'}; the next deployment of ${deleted.resources.length === 1 ? 'its environment' : 'their environments'} matches ${deleted.resources.length === 1 ? 'it' : 'them'} again:\n${deleted.resources.map((resource) => `  ${resource.app}/${resource.env} ${resource.uid} (v${resource.definitionVersion}, ${resource.status})`).join('\n')}`,
       );
     });
 }

@@ -4,7 +4,7 @@ import { requestResources } from '../request/resource-requests.js';
 import { scoreWorkload } from '../request/testing/score-workload.js';
 import type { ScoreWorkload } from '../score/types.js';
 import { buildResourceGraph } from './build-resource-graph.js';
-import { ResourceGraph } from './resource-graph.js';
+import { graphWithProgress, ResourceGraph } from './resource-graph.js';
 
 function build(workloads: ScoreWorkload[]): ResourceGraph {
   return buildResourceGraph(requestResources(workloads), workloads);
@@ -95,6 +95,22 @@ describe('buildResourceGraph', () => {
         .layers()
         .map((layer) => layer.length),
     ).toEqual([2, 1]);
+  });
+
+  it('gives every node of the stored form a status, pending unless progress says otherwise', () => {
+    const graph = build([web, worker]);
+    const json = graphWithProgress(
+      graph,
+      new Map([['dns.default#web.dns', { status: 'failed' as const, durationMs: 3, error: 'refused' }]]),
+    );
+    expect(json.nodes.find((node) => node.id === 'dns.default#web.dns')).toMatchObject({
+      kind: 'resource',
+      status: 'failed',
+      durationMs: 3,
+      error: 'refused',
+    });
+    expect(json.nodes.filter((node) => node.status === 'pending')).toHaveLength(graph.nodes.length - 1);
+    expect(json.edges).toEqual(graph.toJSON().edges);
   });
 
   it('records matched definitions on the nodes when given', () => {

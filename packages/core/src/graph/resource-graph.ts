@@ -43,10 +43,46 @@ export interface GraphEdge {
   placeholders: string[];
 }
 
-/** The stored and drawn form. */
+/**
+ * Where a node of a deployment's graph stands. Resources: `provisioning` while their driver runs,
+ * `skipped` when the deployment stopped (a failure elsewhere, a cancel) before they started.
+ * Workloads: `provisioning` while the target applies them, `provisioned` once they run.
+ */
+export type GraphNodeStatus = 'pending' | 'provisioning' | 'provisioned' | 'failed' | 'skipped';
+
+/** The status of one node and when it changed; recorded as the deployment runs. */
+export interface GraphNodeProgress {
+  status: GraphNodeStatus;
+  /** ISO-8601: when it started provisioning. */
+  startedAt?: string;
+  /** ISO-8601: when it was provisioned or failed. */
+  finishedAt?: string;
+  durationMs?: number;
+  /** Why it failed. */
+  error?: string;
+}
+
+/** The stored and drawn form; a deployment's stored graph carries each node's progress. */
 export interface ResourceGraphJson {
-  nodes: GraphNode[];
+  nodes: (GraphNode & Partial<GraphNodeProgress>)[];
   edges: GraphEdge[];
+}
+
+/**
+ * The graph as stored with a deployment: every node with its progress, `pending` for nodes
+ * `progress` does not name.
+ *
+ * @example
+ * const json = graphWithProgress(graph, new Map([['dns.default#web.dns', { status: 'provisioned' }]]));
+ */
+export function graphWithProgress(
+  graph: ResourceGraph,
+  progress: ReadonlyMap<string, GraphNodeProgress>,
+): ResourceGraphJson {
+  return {
+    nodes: graph.nodes.map((node) => ({ ...node, ...(progress.get(node.id) ?? { status: 'pending' }) })),
+    edges: [...graph.edges],
+  };
 }
 
 export function workloadNodeId(workload: string): string {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ProvisionContext, ProvisionRequest, ResourceDriver } from '../driver.js';
+import { ManualClock } from '../clock.js';
 import { PavedError } from '../errors.js';
+import type { GraphNodeProgress } from '../graph/resource-graph.js';
 import { buildResourceGraph } from '../graph/build-resource-graph.js';
 import type { ResourceDefinition } from '../matching/resource-definition.js';
 import { UNKNOWN_OUTPUT, type ResourceOutputs } from '../render/expand-template.js';
@@ -163,14 +165,17 @@ describe('provisionGraph', () => {
     expect(wide.maxActive).toBe(12);
   });
 
-  it('passes the previous state so drivers converge', async () => {
+  it('passes the previous state and secrets so drivers converge', async () => {
     const driver = fakeDriver('fake');
     const { graph, definitions } = definitionsFor([app]);
-    const previous = new Map([['postgres.default#web.db', { state: { id: 'x' }, outputs: {}, secrets: {} }]]);
+    const previous = new Map([
+      ['postgres.default#web.db', { state: { id: 'x' }, outputs: {}, secrets: { password: 'kept' } }],
+    ]);
     await provisionGraph(graph, options(driver, definitions, { previous }));
-    expect(driver.calls.find((call) => call.resource.type === 'postgres')?.previousState).toEqual({
-      id: 'x',
-    });
+    const call = driver.calls.find((entry) => entry.resource.type === 'postgres');
+    expect(call?.previousState).toEqual({ id: 'x' });
+    // Passwords live in secret outputs: without them a driver would have to set a new one.
+    expect(call?.previousSecrets).toEqual({ password: 'kept' });
   });
 
   it('stops scheduling at the first failure and names the resource, definition and driver', async () => {
@@ -270,6 +275,77 @@ describe('provisionGraph', () => {
       'resource.started postgres.default#web.db',
       'resource.provisioned postgres.default#web.db',
     ]);
+  });
+
+  it('reports each resource provisioning, then provisioned with timings from the clock', async () => {
+    const clock = new ManualClock('2026-03-01T10:00:00.000Z');
+    const driver = fakeDriver('fake');
+    const provision = driver.provision.bind(driver);
+    driver.provision = async (request, signal) => {
+      clock.advance(250);
+      return provision(request, signal);
+    };
+    const { graph, definitions } = definitionsFor([
+      scoreWorkload('web', { resources: { db: { type: 'postgres' } } }),
+    ]);
+    const seen: [string, GraphNodeProgress][] = [];
+    await provisionGraph(
+      graph,
+      options(driver, definitions, { clock, onProgress: (uid, progress) => seen.push([uid, progress]) }),
+    );
+    expect(seen).toEqual([
+      ['postgres.default#web.db', { status: 'provisioning', startedAt: '2026-03-01T10:00:00.000Z' }],
+      [
+        'postgres.default#web.db',
+        {
+          status: 'provisioned',
+          startedAt: '2026-03-01T10:00:00.000Z',
+          finishedAt: '2026-03-01T10:00:00.250Z',
+          durationMs: 250,
+        },
+      ],
+    ]);
+  });
+
+  it('reports a failed resource with its error, and those it kept from starting as skipped', async () => {
+    const driver = fakeDriver('fake', { fail: (uid) => uid === 'dns.default#web.dns' });
+    const { graph, definitions } = definitionsFor([app]);
+    const last = new Map<string, GraphNodeProgress>();
+    await failure(
+      provisionGraph(
+        graph,
+        options(driver, definitions, {
+          concurrency: 1,
+          onProgress: (uid, progress) => last.set(uid, progress),
+        }),
+      ),
+    );
+    expect(last.get('dns.default#web.dns')).toMatchObject({
+      status: 'failed',
+      error: 'connection refused',
+      durationMs: expect.any(Number),
+      finishedAt: expect.any(String),
+    });
+    // The route depends on the dns; with one driver at a time nothing else started either.
+    expect(last.get('route.default#web.route')).toEqual({ status: 'skipped' });
+    expect([...last.values()].filter((progress) => progress.status === 'skipped')).toHaveLength(3);
+  });
+
+  it('reports a resource failing its checks before the driver as failed, naming why', async () => {
+    const bad = definitionsFor([scoreWorkload('web', { resources: { db: { type: 'postgres' } } })], 'nope');
+    const last = new Map<string, GraphNodeProgress>();
+    await failure(
+      provisionGraph(
+        bad.graph,
+        options(fakeDriver('fake'), bad.definitions, {
+          onProgress: (uid, progress) => last.set(uid, progress),
+        }),
+      ),
+    );
+    expect(last.get('postgres.default#web.db')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/names driver "nope", which this server does not have/),
+    });
   });
 
   describe('planOnly', () => {

@@ -4,9 +4,10 @@
  * provision, and `persist` (given by the caller) records each success before anything depends on
  * it, so a crashed deployment resumes instead of creating resources twice.
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { ProvisionContext, ProvisionRequest, ResourceDriver } from '../driver.js';
 import { PavedError, type Problem } from '../errors.js';
-import type { ResourceGraph, ResourceGraphNode } from '../graph/resource-graph.js';
+import type { GraphNodeProgress, ResourceGraph, ResourceGraphNode } from '../graph/resource-graph.js';
 import type { ResourceDefinition } from '../matching/resource-definition.js';
 import { expandTemplate, UNKNOWN_OUTPUT, type ResourceOutputs } from '../render/expand-template.js';
 import type { PreviousResource, ProvisionedResource } from './provisioned-resource.js';
@@ -34,7 +35,17 @@ export interface ProvisionGraphOptions {
   /** At most this many drivers run at once; 8 unless given. */
   concurrency?: number;
   signal?: AbortSignal;
+  /** Given to every driver as `ProvisionRequest.shared`; a new, empty map per run unless given. */
+  shared?: Map<string, unknown>;
   onEvent?: (event: ProvisionEvent) => void;
+  /**
+   * Called whenever a resource's status changes: `provisioning` when it starts (checks, then its
+   * driver), `provisioned` or `failed` with timings, and `skipped` at the end for every resource
+   * that never started because the run stopped (a failure, an abort). Not called in a plan.
+   */
+  onProgress?: (uid: string, progress: GraphNodeProgress) => void;
+  /** Where the timestamps of `onProgress` come from; the system clock by default. */
+  clock?: Clock;
   /**
    * Provision nothing: check definitions, drivers, inputs and params, and give each resource the
    * outputs of its last provisioning, or UNKNOWN_OUTPUT markers. Reports every problem at once.
@@ -81,7 +92,11 @@ export async function provisionGraph(
   options: ProvisionGraphOptions,
 ): Promise<ProvisionGraphResult> {
   const { signal, onEvent } = options;
+  const shared = options.shared ?? new Map<string, unknown>();
   const planOnly = options.planOnly === true;
+  const clock = options.clock ?? systemClock;
+  const progress = planOnly ? undefined : options.onProgress;
+  const started = new Set<string>();
   const limit = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const resources = new Map<string, ProvisionedResource>();
   const failures: NodeFailure[] = [];
@@ -102,8 +117,20 @@ export async function provisionGraph(
         const node = ready.shift();
         if (node === undefined) break;
         active += 1;
-        void provisionNode(node, resources, options)
+        started.add(node.id);
+        const startedAt = clock.now();
+        progress?.(node.id, { status: 'provisioning', startedAt: startedAt.toISOString() });
+        const finished = (): Pick<GraphNodeProgress, 'startedAt' | 'finishedAt' | 'durationMs'> => {
+          const finishedAt = clock.now();
+          return {
+            startedAt: startedAt.toISOString(),
+            finishedAt: finishedAt.toISOString(),
+            durationMs: finishedAt.getTime() - startedAt.getTime(),
+          };
+        };
+        void provisionNode(node, resources, options, shared)
           .then((result) => {
+            progress?.(node.id, { status: 'provisioned', ...finished() });
             resources.set(node.id, result);
             for (const dependent of graph.dependentsOf(node.id)) {
               const left = (waiting.get(dependent) ?? 0) - 1;
@@ -115,6 +142,7 @@ export async function provisionGraph(
           .catch((error: unknown) => {
             const failure = error instanceof NodeFailure ? error : new NodeFailure(node, error, false);
             failures.push(failure);
+            progress?.(node.id, { status: 'failed', ...finished(), error: messageOf(failure.error) });
             onEvent?.({ type: 'resource.failed', uid: node.id, message: messageOf(failure.error) });
           })
           .finally(() => {
@@ -131,6 +159,9 @@ export async function provisionGraph(
     pump();
   });
 
+  if (progress !== undefined && (signal?.aborted === true || failures.length > 0)) {
+    for (const node of graph.resources) if (!started.has(node.id)) progress(node.id, { status: 'skipped' });
+  }
   if (signal?.aborted === true) throw signal.reason;
   if (failures.length > 0) throw toError(failures, graph, resources, planOnly);
   return { resources };
@@ -183,6 +214,7 @@ async function provisionNode(
   node: ResourceGraphNode,
   done: ReadonlyMap<string, ProvisionedResource>,
   options: ProvisionGraphOptions,
+  shared: Map<string, unknown>,
 ): Promise<ProvisionedResource> {
   const started = Date.now();
   const fail = (message: string, problems?: Problem[]): NodeFailure =>
@@ -294,8 +326,12 @@ async function provisionNode(
     result = await driver.provision(
       {
         ...request,
-        ...(previous === undefined ? {} : { previousState: previous.state }),
+        // Drivers keep passwords in secret outputs (state is stored in clear), so they get both.
+        ...(previous === undefined
+          ? {}
+          : { previousState: previous.state, previousSecrets: previous.secrets }),
         log: (message) => options.onEvent?.({ type: 'resource.log', uid: node.id, message }),
+        shared,
       },
       options.signal ?? new AbortController().signal,
     );

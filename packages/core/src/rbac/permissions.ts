@@ -44,6 +44,33 @@ export const PERMISSIONS = {
     scope: 'org',
     description: 'List and read resource definitions (secret inputs show as key names only).',
   },
+  'apps.members': {
+    scope: 'app',
+    description: 'List, grant and revoke the app roles (viewer, developer, owner) on an app: its members.',
+  },
+  'resources.delete': {
+    scope: 'app',
+    description: "Delete an app's stateful resources, and an environment's data with the environment.",
+  },
+  'service-accounts.manage': {
+    scope: 'app',
+    description: "Create, list and disable an app's service accounts and manage their tokens.",
+  },
+  'audit.read': {
+    scope: 'app',
+    description:
+      "Read the audit log: an app's entries when held on the app; every entry, and verifying the chain, when held on the organisation.",
+  },
+  'tokens.own': {
+    scope: 'org',
+    description: "Create, list and revoke the caller's own tokens, and end the caller's own session.",
+  },
+  'teams.manage': { scope: 'org', description: 'Create, list and delete teams and manage their members.' },
+  'users.manage': {
+    scope: 'org',
+    description:
+      "Create, list, disable and reset users and service accounts, manage anyone's tokens, and grant or revoke any role.",
+  },
 } as const satisfies Record<string, { scope: PermissionScope; description: string }>;
 
 export type PermissionScope = 'org' | 'app' | 'env-type';

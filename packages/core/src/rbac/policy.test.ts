@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { PERMISSION_NAMES, PERMISSIONS, isPermission } from './permissions.js';
-import { authorize, grantProblem, mayHoldPermission, type Subject } from './policy.js';
-import { ROLES, type RoleTable } from './roles.js';
+import {
+  authorize,
+  grantProblem,
+  mayHoldPermission,
+  maySeeApp,
+  type GrantLike,
+  type GrantScope,
+  type Subject,
+} from './policy.js';
+import { ROLES, rolesAt, type RoleTable } from './roles.js';
 
 const admin: Subject = {
   principalId: 'p-admin',
@@ -26,22 +34,98 @@ describe('authorize', () => {
     }
   });
 
-  it('grants nothing through the roles whose permission sets come later', () => {
-    const roles = Object.keys(ROLES).filter((role) => role !== 'administrator');
-    expect(roles).toEqual(['member', 'manager', 'viewer', 'developer', 'owner', 'deployer']);
-    for (const role of roles) {
-      const level = ROLES[role as keyof typeof ROLES].level;
-      const scope =
-        level === 'org'
-          ? ({ kind: 'org' } as const)
-          : level === 'app'
-            ? ({ kind: 'app', app: 'shop' } as const)
-            : ({ kind: 'env-type', envType: 'production' } as const);
-      const subject: Subject = { principalId: 'p', grants: [{ role, scope }] };
-      for (const permission of PERMISSION_NAMES) {
-        expect(authorize(subject, permission, { app: 'shop', envType: 'production' }).allowed).toBe(false);
-      }
+  it('grants every role only what the table gives it, and only in its scope', () => {
+    const shop = { app: 'shop', appTeam: 'payments' } as const;
+    const subject = (role: string, scope: GrantScope, teams: string[] = []): Subject => ({
+      principalId: `p-${role}`,
+      grants: [{ role, scope }],
+      teams,
+    });
+    const viewer = subject('viewer', { kind: 'app', app: 'shop' });
+    expect(authorize(viewer, 'values.read', shop).allowed).toBe(true);
+    expect(authorize(viewer, 'values.write', shop).allowed).toBe(false);
+    expect(authorize(viewer, 'values.read', { app: 'blog' }).allowed).toBe(false);
+
+    const manager = subject('manager', { kind: 'org' });
+    expect(authorize(manager, 'apps.create').allowed).toBe(true);
+    expect(authorize(manager, 'apps.read', { app: 'blog' }).allowed).toBe(true);
+    expect(authorize(manager, 'values.read', shop).allowed).toBe(false);
+    expect(authorize(manager, 'users.manage').allowed).toBe(false);
+
+    const owner = subject('owner', { kind: 'app', app: 'shop' });
+    for (const permission of ['apps.delete', 'apps.members', 'audit.read', 'resources.delete'] as const) {
+      expect(authorize(owner, permission, shop).allowed).toBe(true);
     }
+    expect(authorize(owner, 'audit.read', {}).allowed).toBe(false);
+    expect(authorize(owner, 'apps.create').allowed).toBe(false);
+  });
+
+  it('lets a member read the apps of its own teams, and nothing else of theirs', () => {
+    const member: Subject = {
+      principalId: 'p-member',
+      grants: [{ role: 'member', scope: { kind: 'org' } }],
+      teams: ['payments'],
+    };
+    const ownApp = { app: 'shop', appTeam: 'payments' };
+    expect(authorize(member, 'apps.read', ownApp)).toEqual({
+      allowed: true,
+      reason: 'role "member" grants apps.read on the apps of team "payments", which owns app "shop"',
+    });
+    expect(authorize(member, 'logs.read', ownApp).allowed).toBe(true);
+    expect(authorize(member, 'values.read', ownApp).allowed).toBe(false);
+    expect(authorize(member, 'resources.read', ownApp).allowed).toBe(false);
+    expect(authorize(member, 'apps.read', { app: 'blog', appTeam: 'content' }).allowed).toBe(false);
+    expect(authorize(member, 'apps.read', { app: 'orphan' }).allowed).toBe(false);
+    expect(mayHoldPermission(member, 'apps.read')).toBe(true);
+    expect(mayHoldPermission({ ...member, teams: [] }, 'apps.read')).toBe(true);
+    expect(authorize({ ...member, teams: [] }, 'apps.read', ownApp).allowed).toBe(false);
+    expect(maySeeApp(member, ownApp)).toBe(true);
+    expect(maySeeApp(member, { app: 'blog', appTeam: 'content' })).toBe(false);
+  });
+
+  describe('on an environment type that requires the deployer role', () => {
+    const production = { app: 'shop', envType: 'production', requiresDeployer: true };
+    const staging = { app: 'shop', envType: 'staging', requiresDeployer: false };
+    const developer: Subject = {
+      principalId: 'p-dev',
+      grants: [{ role: 'developer', scope: { kind: 'app', app: 'shop' } }],
+    };
+    const deployer: GrantLike = { role: 'deployer', scope: { kind: 'env-type', envType: 'production' } };
+
+    it('needs both the app role and the deployer role on the type', () => {
+      expect(authorize(developer, 'deployments.create', staging).allowed).toBe(true);
+      const refused = authorize(developer, 'deployments.create', production);
+      expect(refused.allowed).toBe(false);
+      expect(refused.reason).toBe(
+        'role "developer" on app "shop" grants deployments.create, but environment type "production" also needs role "deployer" on it for principal "p-dev"',
+      );
+      const both: Subject = { ...developer, grants: [...developer.grants, deployer] };
+      expect(authorize(both, 'deployments.create', production)).toEqual({
+        allowed: true,
+        reason:
+          'role "developer" on app "shop" grants deployments.create, and role "deployer" unlocks it on environment type "production"',
+      });
+      expect(authorize(both, 'envs.create', production).allowed).toBe(true);
+      // The unlock is for its own type only, and grants nothing on an app without a role there.
+      expect(authorize(both, 'deployments.create', { ...production, envType: 'prod-eu' }).allowed).toBe(
+        false,
+      );
+      expect(authorize(both, 'deployments.create', { ...production, app: 'blog' }).allowed).toBe(false);
+    });
+
+    it('grants nothing through the deployer role alone', () => {
+      const alone: Subject = { principalId: 'p', grants: [deployer] };
+      expect(authorize(alone, 'deployments.create', production).allowed).toBe(false);
+      expect(mayHoldPermission(alone, 'deployments.create')).toBe(false);
+    });
+
+    it('needs no deployer role for an organisation administrator', () => {
+      expect(authorize(admin, 'deployments.create', production).allowed).toBe(true);
+    });
+
+    it('leaves permissions that are not per environment type alone', () => {
+      expect(authorize(developer, 'values.write', production).allowed).toBe(true);
+    });
   });
 
   it('ignores grants of unknown roles, including names of Object.prototype members', () => {
@@ -103,6 +187,8 @@ describe('authorize', () => {
     expect(elsewhere.allowed).toBe(false);
     expect(elsewhere.reason).toContain('restricted to app "shop"');
     expect(authorize(restricted, 'apps.create').allowed).toBe(false);
+    // The principal behind the token could see the app; the token just may not be used there.
+    expect(maySeeApp(restricted, { app: 'blog' })).toBe(true);
   });
 });
 
@@ -118,6 +204,21 @@ describe('grantProblem', () => {
     expect(grantProblem('deployer', { kind: 'org' })).toBe(
       'role "deployer" is granted per environment type, not on the organisation',
     );
+  });
+});
+
+describe('ROLES', () => {
+  it('has the organisation, app and environment-type roles of the access-control table', () => {
+    expect(rolesAt('org')).toEqual(['member', 'manager', 'administrator']);
+    expect(rolesAt('app')).toEqual(['viewer', 'developer', 'owner']);
+    expect(rolesAt('env-type')).toEqual(['deployer']);
+  });
+
+  it('never lets a role other than administrator manage users', () => {
+    for (const [name, role] of Object.entries(ROLES)) {
+      if (name === 'administrator') continue;
+      expect(role.permissions, name).not.toContain('users.manage');
+    }
   });
 });
 

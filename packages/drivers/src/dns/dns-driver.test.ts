@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
+import {
+  conformanceContext,
+  describeResourceDriver,
+  IN_PROCESS_SKIPS,
+} from '../testing/describe-resource-driver.js';
 import { createDnsDriver } from './dns-driver.js';
 
 describeResourceDriver('dns', () => createDnsDriver(), {
+  skip: IN_PROCESS_SKIPS,
   inputs: { values: {}, secrets: {} },
   params: {},
   malformed: { values: { baseDomain: 'Not A Domain!' }, secrets: {} },

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
+import {
+  conformanceContext,
+  describeResourceDriver,
+  IN_PROCESS_SKIPS,
+} from '../testing/describe-resource-driver.js';
 import { createEchoDriver } from './echo-driver.js';
 
 describeResourceDriver('echo', () => createEchoDriver(), {
+  skip: IN_PROCESS_SKIPS,
   inputs: { values: { host: 'db.internal', port: 5432 }, secrets: { password: 'hunter2' } },
   params: {},
   malformed: { values: {}, secrets: { password: 42 as unknown as string } },

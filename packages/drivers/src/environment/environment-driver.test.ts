@@ -1,8 +1,9 @@
 import { expect } from 'vitest';
-import { describeResourceDriver } from '../testing/describe-resource-driver.js';
+import { describeResourceDriver, IN_PROCESS_SKIPS } from '../testing/describe-resource-driver.js';
 import { createEnvironmentDriver } from './environment-driver.js';
 
 describeResourceDriver('environment', () => createEnvironmentDriver(), {
+  skip: IN_PROCESS_SKIPS,
   inputs: { values: {}, secrets: {} },
   params: {},
   context: {

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
+import {
+  conformanceContext,
+  describeResourceDriver,
+  IN_PROCESS_SKIPS,
+} from '../testing/describe-resource-driver.js';
 import { createRouteDriver } from './route-driver.js';
 
 const none = { values: {}, secrets: {} };
 
 describeResourceDriver('route', () => createRouteDriver(), {
+  skip: IN_PROCESS_SKIPS,
   inputs: none,
   params: { host: 'orders-dev-shop.localhost', path: '/api', port: 'http' },
   malformed: { values: { unexpected: 'x' }, secrets: {} },

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
+import {
+  conformanceContext,
+  describeResourceDriver,
+  IN_PROCESS_SKIPS,
+} from '../testing/describe-resource-driver.js';
 import { createServicePortDriver } from './service-port-driver.js';
 
 const none = { values: {}, secrets: {} };
 
 describeResourceDriver('service-port', () => createServicePortDriver(), {
+  skip: IN_PROCESS_SKIPS,
   inputs: none,
   params: { workload: 'orders', port: 'http' },
   malformed: { values: { extra: 1 }, secrets: {} },

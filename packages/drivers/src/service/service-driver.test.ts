@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
+import {
+  conformanceContext,
+  describeResourceDriver,
+  IN_PROCESS_SKIPS,
+} from '../testing/describe-resource-driver.js';
 import { createServiceDriver } from './service-driver.js';
 
 const none = { values: {}, secrets: {} };
 
 describeResourceDriver('service', () => createServiceDriver(), {
+  skip: IN_PROCESS_SKIPS,
   inputs: none,
   params: {},
   resource: { uid: 'service.default#web.orders', id: 'web.orders' },

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
+import {
+  conformanceContext,
+  describeResourceDriver,
+  IN_PROCESS_SKIPS,
+} from '../testing/describe-resource-driver.js';
 import { createVolumeDriver } from './volume-driver.js';
 
 const none = { values: {}, secrets: {} };
 
 describeResourceDriver('volume', () => createVolumeDriver(), {
+  skip: IN_PROCESS_SKIPS,
   inputs: none,
   params: {},
   resource: { uid: 'volume.default#orders.data', id: 'orders.data' },

@@ -12,6 +12,7 @@ import type { Deployment, DeploymentEvent, DeploymentStep, Environment, Store } 
 import type { Logger } from 'pino';
 import type { ContextStore } from '../contexts/context-store.js';
 import type { SecretBox } from '../secrets/secret-box.js';
+import type { RuntimeResolver } from '../targets/target-runtimes.js';
 import { DeploymentEventBus } from './deployment-event-bus.js';
 import type { DeploymentRequest } from './deployment-request.js';
 import {
@@ -21,6 +22,7 @@ import {
   type RunContext,
 } from './run-deployment.js';
 import { mergeWorkloads, setIdOf, workloadsOfRequest } from './workload-set.js';
+import { auditInfrastructure, type InfrastructureAuditSink } from './infrastructure-audit.js';
 
 export const INTERRUPTED_MESSAGE = 'the server stopped during this deployment; deploy again';
 
@@ -32,14 +34,16 @@ export interface DeploymentEngineOptions {
   secrets: SecretBox;
   clock: Clock;
   logger: Logger;
-  /** Target name → runtime. */
-  runtimes: ReadonlyMap<string, Runtime>;
+  /** Target name → runtime (`TargetRuntimes`: built-in and applied targets). */
+  targets: RuntimeResolver;
   drivers: ReadonlyMap<string, ResourceDriver>;
   /** The definitions matching chooses from (the defaults, plus the platform team's later). */
   definitions: () => Promise<readonly ResourceDefinition[]> | readonly ResourceDefinition[];
   contexts: ContextStore;
   /** The gateway's port, for endpoints in status; and what to tell it when routes change. */
   gateway: { port: () => number; routesChanged?: () => Promise<void> };
+  /** Where infrastructure changes are recorded: the server's audit log. */
+  audit?: InfrastructureAuditSink;
   /** Host ports given to workload ports on the process target. */
   portRange?: { from: number; to: number };
   pollMs?: number;
@@ -80,16 +84,18 @@ export class DeploymentEngine {
     return this.#options.gateway.port();
   }
 
-  runtimeOf(environment: Environment): Runtime {
-    const runtime = this.#options.runtimes.get(environment.target);
-    if (runtime === undefined) {
+  /** @throws PavedError naming the environment when its target is unknown or cannot run here. */
+  async runtimeOf(environment: Environment): Promise<Runtime> {
+    try {
+      return await this.#options.targets.runtime(environment.target);
+    } catch (error) {
+      if (!(error instanceof PavedError)) throw error;
       throw new PavedError(
-        'UNAVAILABLE',
-        `environment "${environment.name}" of app "${environment.app}" uses target "${environment.target}", which this server does not have; its targets are ${[...this.#options.runtimes.keys()].join(', ')}`,
-        { details: { target: environment.target } },
+        error.code === 'NOT_FOUND' ? 'UNAVAILABLE' : error.code,
+        `environment "${environment.name}" of app "${environment.app}" runs on target "${environment.target}": ${error.message}`,
+        { cause: error, details: { ...error.details, target: environment.target } },
       );
     }
-    return runtime;
   }
 
   /**
@@ -145,7 +151,7 @@ export class DeploymentEngine {
   async submit(environment: Environment, request: DeploymentRequest, actor: string): Promise<Deployment> {
     const { store, contexts } = this.#options;
     const given = workloadsOfRequest(request, contexts);
-    this.runtimeOf(environment);
+    await this.runtimeOf(environment);
     const current = await store.deployments.current(environment.app, environment.name);
     const workloads = mergeWorkloads(given, current?.workloads ?? [], request.prune === true);
     if (workloads.length === 0) {
@@ -174,7 +180,7 @@ export class DeploymentEngine {
   /** What a request would change, with no side effect. */
   async plan(environment: Environment, request: DeploymentRequest): Promise<DeploymentPlanAnswer> {
     const given = workloadsOfRequest(request, this.#options.contexts);
-    const runtime = this.runtimeOf(environment);
+    const runtime = await this.runtimeOf(environment);
     const current = await this.#options.store.deployments.current(environment.app, environment.name);
     const workloads = mergeWorkloads(given, current?.workloads ?? [], request.prune === true);
     return planDeploymentRequest(this.#runContext(environment, runtime), workloads, current);
@@ -232,10 +238,36 @@ export class DeploymentEngine {
         await running.done;
       }
     }
-    await this.runtimeOf(environment).destroy(
-      { app: environment.app, env: environment.name },
-      { deleteData },
-    );
+    let runtime: Runtime;
+    try {
+      runtime = await this.runtimeOf(environment);
+    } catch (error) {
+      // An environment that never had a deployment runs nothing, e.g. one on a kubernetes target.
+      const deployments = await this.#options.store.deployments.list(environment.app, environment.name, {
+        limit: 1,
+      });
+      if (deployments.items.length === 0) return;
+      throw error;
+    }
+    try {
+      await runtime.destroy({ app: environment.app, env: environment.name }, { deleteData });
+    } catch (error) {
+      await auditInfrastructure(this.#options.audit, {
+        action: 'environment.destroy',
+        app: environment.app,
+        env: environment.name,
+        outcome: 'failed',
+        details: { deleteData },
+      });
+      throw error;
+    }
+    await auditInfrastructure(this.#options.audit, {
+      action: 'environment.destroy',
+      app: environment.app,
+      env: environment.name,
+      outcome: 'succeeded',
+      details: { deleteData },
+    });
   }
 
   /** Stores an event and hands it to live followers. Never pass secrets. */
@@ -298,15 +330,21 @@ export class DeploymentEngine {
     this.#running.set(key, { controller, done });
     try {
       const environment = await this.#options.store.environments.get(deployment.app, deployment.env);
-      const runtime = environment === undefined ? undefined : this.#options.runtimes.get(environment.target);
-      const finished = await runDeployment(
-        environment === undefined || runtime === undefined
-          ? undefined
-          : this.#runContext(environment, runtime),
-        deployment,
-        controller.signal,
-        this,
-      );
+      let context: RunContext | PavedError;
+      if (environment === undefined) {
+        context = new PavedError(
+          'NOT_FOUND',
+          `environment ${deployment.app}/${deployment.env} no longer exists; nothing was deployed`,
+        );
+      } else {
+        try {
+          context = this.#runContext(environment, await this.runtimeOf(environment));
+        } catch (error) {
+          context =
+            error instanceof PavedError ? error : new PavedError('INTERNAL', String(error), { cause: error });
+        }
+      }
+      const finished = await runDeployment(context, deployment, controller.signal, this);
       this.events.publish(deployment.app, deployment.env, deployment.number, {
         kind: 'end',
         deployment: finished,
@@ -334,6 +372,7 @@ export class DeploymentEngine {
       portRange: portRange ?? { from: 20000, to: 29999 },
       isPortFree,
       logger: this.#logger,
+      ...(this.#options.audit === undefined ? {} : { audit: this.#options.audit }),
     };
   }
 }

@@ -2,7 +2,7 @@
  * The deployment engine end to end through a real server: contexts uploaded, Score in, processes
  * running behind the gateway, status, events, queueing, cancel, failures with evidence, restarts.
  */
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,7 +203,9 @@ describe('deployments on the process target', () => {
   afterAll(async () => {
     if (api !== undefined) {
       // Every environment the tests create, so a failed test leaves no workload process behind.
-      for (const env of ['dev', 'qa', 'defs']) await api.call('DELETE', `/api/v1/apps/shop/envs/${env}`);
+      for (const env of ['dev', 'qa', 'defs', 'broken', 'cluster', 'hooks']) {
+        await api.call('DELETE', `/api/v1/apps/shop/envs/${env}`);
+      }
       await api.server.close();
     }
     await rm(root, { recursive: true, force: true });
@@ -386,6 +388,28 @@ describe('deployments on the process target', () => {
     expect(dns).toBeDefined();
     expect(route).toBeDefined();
     expect(graph.body.edges).toContainEqual(expect.objectContaining({ from: dns?.id, to: route?.id }));
+    // Every node was provisioned (workloads: applied), each with when and how long.
+    for (const node of graph.body.nodes as Record<string, unknown>[]) {
+      expect(node, String(node.id)).toMatchObject({
+        status: 'provisioned',
+        startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        finishedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        durationMs: expect.any(Number),
+      });
+      expect(Date.parse(node.finishedAt as string)).toBeGreaterThanOrEqual(
+        Date.parse(node.startedAt as string),
+      );
+    }
+    const byId = new Map(
+      (graph.body.nodes as { id: string; finishedAt: string; startedAt: string }[]).map((node) => [
+        node.id,
+        node,
+      ]),
+    );
+    // The route started only once its dns was provisioned.
+    expect(Date.parse(byId.get(route!.id)!.startedAt)).toBeGreaterThanOrEqual(
+      Date.parse(byId.get(dns!.id)!.finishedAt),
+    );
     expect(events.some((event) => event.type === 'resource.provisioned')).toBe(true);
     expect(
       events.some((event) => event.type === 'workload.ready' || event.type === 'workload.starting'),
@@ -416,6 +440,43 @@ describe('deployments on the process target', () => {
     expect(failed.steps.find((step: { name: string }) => step.name === 'render').status).toBe('failed');
     expect(failed.steps.find((step: { name: string }) => step.name === 'apply').status).toBe('skipped');
     expect(JSON.parse((await viaGateway('web-dev-shop.localhost', '/')).text).version).toBe('1');
+  });
+
+  it('records a failed resource in the graph with its error, and what it kept from running as skipped', async () => {
+    expect(
+      (await api.call('POST', '/api/v1/apps/shop/envs', { name: 'broken', type: 'development' })).status,
+    ).toBe(201);
+    // web asks for a port of workload "users", which this environment does not run.
+    const answer = await deploy('broken', [{ file: 'web/score.yaml', score: webScore() }]);
+    expect(answer.status).toBe(201);
+    const failed = await waitFor('broken', answer.body.number);
+    expect(failed.status).toBe('failed');
+    expect(failed.steps.find((step: { name: string }) => step.name === 'provision').status).toBe('failed');
+
+    const graph = await api.call(
+      'GET',
+      `/api/v1/apps/shop/envs/broken/deployments/${answer.body.number}/graph`,
+    );
+    expect(graph.status).toBe(200);
+    const nodes = new Map(
+      (graph.body.nodes as { id: string; type?: string; kind: string }[]).map((node) => [
+        node.type ?? node.id,
+        node as Record<string, unknown>,
+      ]),
+    );
+    expect(nodes.get('service-port')).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('users'),
+      startedAt: expect.any(String),
+      finishedAt: expect.any(String),
+      durationMs: expect.any(Number),
+    });
+    expect(failed.error).toContain(nodes.get('service-port')?.error);
+    // dns ran beside the failing resource and finished; the route waiting for it never started.
+    expect(nodes.get('dns')).toMatchObject({ status: 'provisioned', durationMs: expect.any(Number) });
+    expect(nodes.get('route')).toEqual(expect.objectContaining({ status: 'skipped' }));
+    expect(nodes.get('route')?.startedAt).toBeUndefined();
+    expect(nodes.get('workload:web')).toMatchObject({ status: 'skipped' });
   });
 
   it('fails on a readiness probe that never passes, with evidence, and keeps the old instance serving', async () => {
@@ -562,6 +623,166 @@ describe('deployments on the process target', () => {
     );
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.message).toContain('its resources are db');
+
+    // A definition that made an active resource is not deleted, and nothing changes.
+    const refused = await api.call('DELETE', '/api/v1/resource-definitions/dev-postgres');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('CONFLICT');
+    expect(refused.body.error.message).toMatch(
+      /^resource definition "dev-postgres" made 1 active resource \(shop\/defs postgres\.default#users\.db\); nothing was deleted: .* or delete anyway with --force/,
+    );
+    expect(refused.body.error.details.resources).toEqual([
+      { app: 'shop', env: 'defs', uid: 'postgres.default#users.db', status: 'ready', definitionVersion: 1 },
+    ]);
+    expect((await api.call('GET', '/api/v1/resource-definitions/dev-postgres')).body.version).toBe(1);
+    const bad = await api.call('DELETE', '/api/v1/resource-definitions/dev-postgres?force=maybe');
+    expect(bad.status).toBe(400);
+    expect((await api.call('GET', '/api/v1/resource-definitions/dev-postgres')).status).toBe(200);
+
+    // Forced: deleted, and the resource keeps its record, definition and version.
+    const forced = await api.call('DELETE', '/api/v1/resource-definitions/dev-postgres?force=true');
+    expect(forced.status).toBe(200);
+    expect(forced.body).toMatchObject({
+      name: 'dev-postgres',
+      forced: true,
+      resources: [expect.objectContaining({ env: 'defs', uid: 'postgres.default#users.db' })],
+      message: expect.stringContaining('keep their records'),
+    });
+    expect((await api.call('GET', '/api/v1/resource-definitions/dev-postgres')).status).toBe(404);
+    const kept = await api.call('GET', '/api/v1/apps/shop/envs/defs/resources');
+    expect(kept.body.items).toContainEqual(
+      expect.objectContaining({
+        uid: 'postgres.default#users.db',
+        definition: 'dev-postgres',
+        definitionVersion: 1,
+      }),
+    );
+    expect((await api.call('DELETE', '/api/v1/resource-definitions/dev-postgres')).status).toBe(404);
+    expect((await api.call('DELETE', '/api/v1/resource-definitions/default-dns')).body.error.message).toMatch(
+      /is a built-in default, which cannot be deleted/,
+    );
+
+    // With it gone nothing matches a postgres in development: the next deployment fails at
+    // match, naming the resource and what to apply, and the environment keeps running.
+    const next = await deploy('defs', [
+      {
+        file: 'users/score.yaml',
+        score: usersScore('-${resources.db.port}') + 'resources:\n  db:\n    type: postgres\n',
+      },
+    ]);
+    const unmatched = await waitFor('defs', next.body.number);
+    expect(unmatched.status).toBe('failed');
+    expect(unmatched.steps.find((step: { name: string }) => step.name === 'match').status).toBe('failed');
+    expect(unmatched.error).toMatch(
+      /resource "postgres\.default#users\.db" \(type postgres, class default\) asked for by workload "users" \(resources\.db\) in app "shop" env "defs" has no resource definition: .*"prod-postgres".* apply a ResourceDefinition for type postgres/,
+    );
+    expect((await api.call('GET', '/api/v1/apps/shop/envs/defs/status')).body.deployment).toBe(
+      answer.body.number,
+    );
     expect((await api.call('DELETE', '/api/v1/apps/shop/envs/defs')).status).toBe(204);
+  });
+
+  it("deprovisions a resource no longer asked for with its definition's inputs", async () => {
+    // A command-driven resource: provisioning answers an output; deprovisioning writes a marker,
+    // which only happens when the deprovision call carries the definition's command and args.
+    const script = join(root, 'hook.sh');
+    const marker = join(root, 'hook-deprovisioned');
+    await writeFile(
+      script,
+      [
+        '#!/bin/sh',
+        'cat >/dev/null',
+        'if [ "$PAVED_ACTION" = deprovision ]; then echo gone > "$1"; exit 0; fi',
+        'echo \'{"resource_outputs":{"name":"hooked"}}\'',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    await api.call('PUT', `/api/v1/apps/shop/contexts/${context.hash}`, context.gzip, {
+      'content-type': 'application/gzip',
+    });
+    expect(
+      (await api.call('POST', '/api/v1/apps/shop/envs', { name: 'hooks', type: 'development' })).status,
+    ).toBe(201);
+    const applied = await api.call('POST', '/api/v1/apply', {
+      documents: [
+        {
+          file: 'platform/hook.yaml',
+          line: 1,
+          apiVersion: 'paved.dev/v1',
+          kind: 'ResourceDefinition',
+          metadata: { name: 'dev-hook' },
+          spec: {
+            type: 'hook',
+            driver: 'command',
+            inputs: { values: { command: script, deprovisionArgs: [marker] } },
+            criteria: [{ env_type: 'development' }],
+          },
+        },
+      ],
+    });
+    expect(applied.status, applied.text).toBe(200);
+    const withHook = `${usersScore('-${resources.hook.name}')}resources:
+  hook:
+    type: hook
+`;
+    const first = await deploy('hooks', [{ file: 'users/score.yaml', score: withHook }]);
+    expect(first.status, first.text).toBe(201);
+    expect((await waitFor('hooks', first.body.number)).status).toBe('succeeded');
+    const second = await deploy('hooks', [{ file: 'users/score.yaml', score: usersScore() }]);
+    expect((await waitFor('hooks', second.body.number)).status).toBe('succeeded');
+    expect(await readFile(marker, 'utf8')).toBe('gone\n');
+    const resources = await api.call('GET', '/api/v1/apps/shop/envs/hooks/resources');
+    expect(resources.body.items.map((item: { type: string }) => item.type)).not.toContain('hook');
+
+    // Each change to infrastructure is in the audit log, with the deployment's actor.
+    const audit = await api.call('GET', '/api/v1/apps/shop/audit?limit=500');
+    expect(audit.status, audit.text).toBe(200);
+    const changes = (
+      audit.body.items as { action: string; object: string; outcome: string; actorName?: string }[]
+    )
+      .filter((entry) => entry.object.startsWith('shop/hooks/'))
+      .map((entry) => [entry.action, entry.object, entry.outcome, entry.actorName]);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        ['deployment.provision', 'shop/hooks/hook.default#users.hook', 'succeeded', 'admin'],
+        ['deployment.apply', 'shop/hooks/users', 'succeeded', 'admin'],
+        ['deployment.deprovision', 'shop/hooks/hook.default#users.hook', 'succeeded', 'admin'],
+      ]),
+    );
+  });
+
+  it('keeps environments on a kubernetes target, and refuses deploying to it, saying why', async () => {
+    const applied = await api.call('POST', '/api/v1/apply', {
+      documents: [
+        {
+          file: 'platform/targets.yaml',
+          line: 1,
+          secretRefs: { kubeconfig: { file: './kubeconfig' } },
+          apiVersion: 'paved.dev/v1',
+          kind: 'Target',
+          metadata: { name: 'prod-cluster' },
+          spec: {
+            type: 'kubernetes',
+            kubernetes: { kubeconfig: 'apiVersion: v1\nkind: Config', namespacePrefix: 'paved-' },
+          },
+        },
+      ],
+    });
+    expect(applied.body).toMatchObject({ created: 1 });
+    const created = await api.call('POST', '/api/v1/apps/shop/envs', {
+      name: 'cluster',
+      type: 'production',
+      target: 'prod-cluster',
+    });
+    expect(created.status).toBe(201);
+    const refused = await deploy('cluster', [{ file: 'users/score.yaml', score: usersScore() }]);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.message).toBe(
+      'environment "cluster" of app "shop" runs on target "prod-cluster": target "prod-cluster" is a kubernetes target, and this version of Paved has no kubernetes runtime yet: nothing can be deployed to it; create the environment on another target (paved targets list)',
+    );
+    expect((await api.call('GET', '/api/v1/apps/shop/envs/cluster/deployments')).body.items).toEqual([]);
+    // Nothing ever ran there, so it is deleted without a runtime.
+    expect((await api.call('DELETE', '/api/v1/apps/shop/envs/cluster')).status).toBe(204);
   });
 });

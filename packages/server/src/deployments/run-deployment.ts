@@ -1,5 +1,6 @@
 import {
   PavedError,
+  systemClock,
   buildResourceGraph,
   planDeployment,
   provisionGraph,
@@ -36,6 +37,8 @@ import type { ContextStore } from '../contexts/context-store.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { DeploymentEngine } from './deployment-engine.js';
 import { eventSink } from './deployment-engine.js';
+import { GraphRecorder } from './graph-recorder.js';
+import { auditInfrastructure, type InfrastructureAuditSink } from './infrastructure-audit.js';
 import { decodeRendered, encodeRendered, maskRendered } from './rendered-specs.js';
 import { prepareWorkloads, type PreparedWorkload } from './workload-set.js';
 
@@ -52,6 +55,8 @@ export interface RunContext {
   portRange: { from: number; to: number };
   isPortFree: (port: number) => Promise<boolean>;
   logger: Logger;
+  /** Where infrastructure changes are recorded (the server's audit log). */
+  audit?: InfrastructureAuditSink;
 }
 
 export interface DeploymentPlanAnswer {
@@ -75,18 +80,22 @@ interface Rendered {
 /**
  * Runs one claimed deployment through every stage and records the outcome. Never throws for a
  * failed deployment: the failure is the result, recorded with its step, error and events. Returns
- * the finished deployment.
+ * the finished deployment. `context` is the error that keeps it from running (its environment is
+ * gone, its target cannot run here) when it cannot.
+ *
+ * From the graph step on, the deployment's stored graph carries the status and timings of every
+ * node, saved as resources are provisioned and workloads applied.
  */
 export async function runDeployment(
-  context: RunContext | undefined,
+  context: RunContext | PavedError,
   deployment: Deployment,
   signal: AbortSignal,
   engine: DeploymentEngine,
 ): Promise<Deployment> {
   const store = engine.store;
   const { app, env, number } = deployment;
-  const clock = context?.clock;
-  const now = (): string => (clock ?? { now: () => new Date() }).now().toISOString();
+  const clock = context instanceof PavedError ? systemClock : context.clock;
+  const now = (): string => clock.now().toISOString();
   const events = eventSink(engine, deployment);
   const emit = (level: 'info' | 'warn' | 'error', type: string, message: string, workload?: string): void =>
     events.sink({ level, type, message, ...(workload === undefined ? {} : { workload }) });
@@ -95,6 +104,17 @@ export async function runDeployment(
     await store.deployments.update(app, env, number, { steps: steps.map((step) => ({ ...step })) });
   };
   emit('info', 'deployment.started', `deployment ${number} started`);
+  const graphRecorder = new GraphRecorder({
+    clock,
+    save: async (graph) => {
+      await store.deployments.update(app, env, number, { graph });
+    },
+    onSaveError: (error) =>
+      (context instanceof PavedError ? undefined : context.logger)?.warn(
+        { err: error, app, env, deployment: number },
+        'saving the resource graph failed; it is saved again at the next change',
+      ),
+  });
 
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const entry = steps.find((candidate) => candidate.name === name);
@@ -125,12 +145,7 @@ export async function runDeployment(
   let applied: ApplyOutcome[] = [];
   let previous: Deployment | undefined;
   try {
-    if (context === undefined) {
-      throw new PavedError(
-        'UNAVAILABLE',
-        `environment ${app}/${env} no longer exists, or its target is not available on this server`,
-      );
-    }
+    if (context instanceof PavedError) throw context;
     const { runtime } = context;
     const envRef = { app, env };
     previous = await store.deployments.current(app, env);
@@ -145,6 +160,7 @@ export async function runDeployment(
     const graph = await step('graph', async () =>
       buildResourceGraph(requests, workloads, { definitions: definitions.definitions }),
     );
+    graphRecorder.start(graph);
     const provisioned = await step('provision', async () => {
       const ports = await allocatePorts(context, deployment.workloads, prepared);
       const { resources } = await provisionGraph(graph, {
@@ -153,13 +169,27 @@ export async function runDeployment(
         context: await provisionContext(context, prepared, ports),
         previous: await previousResources(context),
         signal,
+        clock,
+        onProgress: (uid, progress) => graphRecorder.resource(uid, progress),
         persist: (uid, resource) => persistResource(context, uid, resource),
-        onEvent: (event) =>
+        onEvent: (event) => {
           emit(
             event.type === 'resource.failed' ? 'error' : 'info',
             event.type,
             `${event.uid}: ${event.message}`,
-          ),
+          );
+          if (event.type === 'resource.provisioned' || event.type === 'resource.failed') {
+            void auditInfrastructure(context.audit, {
+              action: 'deployment.provision',
+              app,
+              env,
+              subject: event.uid,
+              outcome: event.type === 'resource.failed' ? 'failed' : 'succeeded',
+              actor: deployment.actor,
+              details: { deployment: number },
+            });
+          }
+        },
       });
       return { resources, ports };
     });
@@ -177,8 +207,22 @@ export async function runDeployment(
       return runtime.plan(envRef, rendered);
     });
     await step('apply', async () => {
+      graphRecorder.applying();
       const result = await runtime.apply(runtimePlan, events.sink, signal);
       applied = result.workloads;
+      graphRecorder.applied(result.workloads);
+      for (const outcome of result.workloads) {
+        if (outcome.action === 'unchanged') continue;
+        await auditInfrastructure(context.audit, {
+          action: 'deployment.apply',
+          app,
+          env,
+          subject: outcome.workload,
+          outcome: outcome.ok ? 'succeeded' : 'failed',
+          actor: deployment.actor,
+          details: { deployment: number, action: outcome.action },
+        });
+      }
       await events.flush();
       const failed = result.workloads.filter((outcome) => !outcome.ok);
       if (signal.aborted) signal.throwIfAborted();
@@ -198,31 +242,41 @@ export async function runDeployment(
         runtimePlan,
       ),
     );
+    // The digest of every image each workload runs, as the target resolved it (docker targets).
+    if (Array.isArray(finished.rendered)) finished.rendered = withImages(finished.rendered, applied);
     emit('info', 'deployment.succeeded', `deployment ${number} succeeded`);
     await events.flush();
+    const finalGraph = graphRecorder.finish();
+    await graphRecorder.flush();
     return await store.deployments.update(app, env, number, {
       status: 'succeeded',
       finishedAt: now(),
       steps,
       ...finished,
+      ...(finalGraph === undefined ? {} : { graph: finalGraph }),
     });
   } catch (error) {
     const cancelled =
       signal.aborted && !(signal.reason instanceof PavedError && signal.reason.code === 'UNAVAILABLE');
     const message = signal.aborted ? messageOf(signal.reason) : messageOf(error);
     for (const entry of steps) if (entry.status === 'pending') entry.status = 'skipped';
-    if (context !== undefined && applied.length > 0) await restore(context, previous, applied, events.sink);
+    if (!(context instanceof PavedError) && applied.length > 0) {
+      await restore(context, previous, applied, events.sink);
+    }
     emit(
       cancelled ? 'warn' : 'error',
       cancelled ? 'deployment.cancelled' : 'deployment.failed',
       `deployment ${number} ${cancelled ? 'was cancelled' : 'failed'}: ${message}; the environment stays on ${previous === undefined ? 'what it ran before' : `deployment ${previous.number}`}`,
     );
     await events.flush();
+    const finalGraph = graphRecorder.finish(message);
+    await graphRecorder.flush();
     return store.deployments.update(app, env, number, {
       status: cancelled ? 'cancelled' : 'failed',
       finishedAt: now(),
       steps,
       error: message,
+      ...(finalGraph === undefined ? {} : { graph: finalGraph }),
     });
   }
 }
@@ -308,7 +362,10 @@ function matchContext(environment: Environment): { app: string; env: string; env
   return { app: environment.app, env: environment.name, envType: environment.type };
 }
 
-/** Stable host ports for every service port of every workload (process target). */
+/**
+ * Stable host ports for every service port of every workload: where the process target listens,
+ * and where the docker target forwards to the current container; the gateway's upstreams.
+ */
 async function allocatePorts(
   context: RunContext,
   stored: readonly DeploymentWorkload[],
@@ -321,7 +378,7 @@ async function allocatePorts(
     })),
   );
   const ports = new Map<string, Record<string, number>>(stored.map((workload) => [workload.name, {}]));
-  if (wanted.length === 0 || context.runtime.kind !== 'process') return ports;
+  if (wanted.length === 0) return ports;
   const allocations = await context.store.ports.allocate(
     context.environment.app,
     context.environment.name,
@@ -348,10 +405,18 @@ async function provisionContext(
     const declaredPorts = Object.fromEntries(
       Object.entries(workload.service?.ports ?? {}).map(([port, spec]) => [port, spec.port]),
     );
+    // On container targets a workload answers on its network alias at the port its container
+    // listens on (`targetPort`): nothing maps the declared port there.
+    const listening = Object.fromEntries(
+      Object.entries(workload.service?.ports ?? {}).map(([port, spec]) => [
+        port,
+        spec.targetPort ?? spec.port,
+      ]),
+    );
     network[name] =
       runtime.kind === 'process'
         ? { hostname: '127.0.0.1', ports: { ...ports.get(name) }, declaredPorts }
-        : { hostname: name, ports: declaredPorts, declaredPorts };
+        : { hostname: name, ports: listening, declaredPorts };
   }
   const values: Record<string, { value: string; secret: boolean }> = {};
   // Environment values win over the app's.
@@ -440,7 +505,7 @@ async function record(
   deployment: Deployment,
   result: Rendered,
   runtimePlan: RuntimePlan,
-): Promise<Partial<Pick<Deployment, 'graph' | 'rendered' | 'sealedRuntimeSpec'>>> {
+): Promise<Partial<Pick<Deployment, 'rendered' | 'sealedRuntimeSpec'>>> {
   const { environment, store, secrets } = context;
   const { app, name: env } = environment;
   const routes = [];
@@ -479,13 +544,21 @@ async function record(
       if (resource.status !== 'detached') await store.resources.put(detached(resource));
       continue;
     }
-    await deprovision(context, resource);
+    await deprovision(context, resource, deployment);
   }
   return {
-    graph: result.graph.toJSON(),
     rendered: maskRendered(result.rendered),
     sealedRuntimeSpec: secrets.seal(encodeRendered(result.rendered)),
   };
+}
+
+/** Adds `images` (container, reference, digest) to each masked rendered workload the target reported. */
+function withImages(rendered: unknown[], applied: readonly ApplyOutcome[]): unknown[] {
+  return rendered.map((entry) => {
+    const name = (entry as { name?: unknown }).name;
+    const images = applied.find((outcome) => outcome.workload === name)?.images;
+    return images === undefined ? entry : { ...(entry as object), images };
+  });
 }
 
 function detached(resource: ActiveResource): Omit<ActiveResource, 'updatedAt'> {
@@ -493,10 +566,23 @@ function detached(resource: ActiveResource): Omit<ActiveResource, 'updatedAt'> {
   return { ...rest, status: 'detached' };
 }
 
-async function deprovision(context: RunContext, resource: ActiveResource): Promise<void> {
+async function deprovision(
+  context: RunContext,
+  resource: ActiveResource,
+  deployment: Pick<Deployment, 'number' | 'actor'>,
+): Promise<void> {
   const { environment, store, drivers, logger } = context;
   const driver = drivers.get(resource.driver);
   try {
+    // Drivers that talk to something (a webhook, a command, a server) need the inputs of the
+    // definition that made the resource: its current version, since only that one is kept.
+    const definition = (await context.definitions()).find((entry) => entry.name === resource.definition);
+    if (definition === undefined) {
+      logger.warn(
+        { uid: resource.uid, definition: resource.definition },
+        'the definition that made this resource is gone; deprovisioning it without driver inputs',
+      );
+    }
     await driver?.deprovision(
       {
         resource: {
@@ -513,13 +599,31 @@ async function deprovision(context: RunContext, resource: ActiveResource): Promi
           envType: environment.type,
           target: { name: environment.target, kind: context.runtime.kind },
         },
-        inputs: { values: {}, secrets: {} },
+        inputs: definition?.inputs ?? { values: {}, secrets: {} },
         state: resource.state,
       },
       new AbortController().signal,
     );
     await store.resources.delete(environment.app, environment.name, resource.uid);
+    await auditInfrastructure(context.audit, {
+      action: 'deployment.deprovision',
+      app: environment.app,
+      env: environment.name,
+      subject: resource.uid,
+      outcome: 'succeeded',
+      actor: deployment.actor,
+      details: { deployment: deployment.number, driver: resource.driver },
+    });
   } catch (error) {
+    await auditInfrastructure(context.audit, {
+      action: 'deployment.deprovision',
+      app: environment.app,
+      env: environment.name,
+      subject: resource.uid,
+      outcome: 'failed',
+      actor: deployment.actor,
+      details: { deployment: deployment.number, driver: resource.driver },
+    });
     logger.warn(
       { err: error, uid: resource.uid },
       'deprovisioning a resource no longer needed failed; it is kept',

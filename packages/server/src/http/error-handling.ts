@@ -44,5 +44,9 @@ export const notFoundHandler: NotFoundHandler<PavedHonoEnv> = (c) =>
 
 function answer(c: Context<PavedHonoEnv>, error: PavedError): Response {
   if (error.code === 'UNAUTHENTICATED') c.header('WWW-Authenticate', 'Bearer realm="paved"');
+  const retryAfter = error.details?.retryAfterSeconds;
+  if (error.code === 'TOO_MANY_REQUESTS' && typeof retryAfter === 'number') {
+    c.header('Retry-After', String(retryAfter));
+  }
   return c.json(error.toJSON(), error.httpStatus as ContentfulStatusCode);
 }

@@ -1,6 +1,6 @@
 import { PavedError } from '@paved/core';
 import { describe, expect, it } from 'vitest';
-import { readJsonBody } from './read-body.js';
+import { MAX_JSON_DEPTH, depthExceededAt, readJsonBody } from './read-body.js';
 
 const post = (body: string, headers: Record<string, string> = {}) =>
   new Request('http://paved.test/', { method: 'POST', body, headers });
@@ -48,5 +48,25 @@ describe('readJsonBody', () => {
     expect(error.message).toBe(
       'the request body must be JSON, not multipart/form-data; send Content-Type: application/json',
     );
+  });
+
+  it('refuses JSON nested deeper than MAX_JSON_DEPTH with INVALID_INPUT, before parsing it', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const error = await failure(readJsonBody(post(deep), 1024 * 1024));
+    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.message).toBe(
+      `the request body is nested deeper than ${MAX_JSON_DEPTH} levels (at character ${MAX_JSON_DEPTH}); send a flatter document`,
+    );
+    const justDeepEnough = `${'{"a":'.repeat(MAX_JSON_DEPTH)}1${'}'.repeat(MAX_JSON_DEPTH)}`;
+    expect(await readJsonBody(post(justDeepEnough), 1024 * 1024)).toBeTypeOf('object');
+  });
+});
+
+describe('depthExceededAt', () => {
+  it('counts brackets outside strings only', () => {
+    expect(depthExceededAt('[[1]]', 2)).toBeUndefined();
+    expect(depthExceededAt('[[[1]]]', 2)).toBe(2);
+    expect(depthExceededAt('["[[[[", "\\"[[["]', 1)).toBeUndefined();
+    expect(depthExceededAt('{"a":{"b":{}}}', 2)).toBe(10);
   });
 });

@@ -4,6 +4,13 @@ import { PavedError } from '@paved/core';
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
+ * JSON nested deeper than this is refused with 400 before it is parsed: no request of the API
+ * needs more than a dozen levels, and code that walks a body (validation, hashing) must not be
+ * made to recurse without end.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
  * Reads and parses a JSON request body, refusing more than `limit` bytes — by the declared
  * Content-Length when there is one, and while reading when there is not (chunked uploads).
  * An empty body is `undefined`.
@@ -27,6 +34,13 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const text = await readText(request, limit);
   if (text.trim() === '') return undefined;
+  const tooDeep = depthExceededAt(text, MAX_JSON_DEPTH);
+  if (tooDeep !== undefined) {
+    throw PavedError.invalid(
+      `the request body is nested deeper than ${MAX_JSON_DEPTH} levels (at character ${tooDeep}); send a flatter document`,
+      [{ path: '', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+    );
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
@@ -37,6 +51,28 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
       { path: '', message: `not valid JSON${where}` },
     ]);
   }
+}
+
+/** Where the nesting of arrays and objects first exceeds `max`, outside strings; or undefined. */
+export function depthExceededAt(text: string, max: number): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c)
+        index += 1; // backslash: skip the escaped character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) {
+      inString = true;
+    } else if (char === 0x7b || char === 0x5b) {
+      depth += 1;
+      if (depth > max) return index;
+    } else if (char === 0x7d || char === 0x5d) {
+      depth -= 1;
+    }
+  }
+  return undefined;
 }
 
 async function readText(request: Request, limit: number): Promise<string> {

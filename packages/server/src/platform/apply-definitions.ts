@@ -16,9 +16,18 @@ import { zodProblems } from '../http/zod-problems.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import {
   checkEnvironmentTypeDocument,
+  defaultTargetProblem,
   ENVIRONMENT_TYPE_KIND,
   putEnvironmentType,
 } from './apply-environment-types.js';
+import { checkTargetDocument, putTarget, TARGET_KIND, type CheckedTarget } from './apply-targets.js';
+import {
+  ACCESS_KINDS,
+  checkAccessDocuments,
+  isAccessDocument,
+  writeAccessDocuments,
+  type AccessKind,
+} from '../auth/access-documents.js';
 
 export const API_VERSION = 'paved.dev/v1';
 
@@ -59,7 +68,7 @@ export const definitionDocumentSchema = z.strictObject({
   }),
   apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
   kind: z.literal('ResourceDefinition', {
-    error: `kind must be ResourceDefinition or ${ENVIRONMENT_TYPE_KIND}`,
+    error: `kind must be ResourceDefinition, ${ENVIRONMENT_TYPE_KIND}, ${TARGET_KIND}, ${ACCESS_KINDS.join(', ')}`,
   }),
   metadata: z.strictObject({
     name: z
@@ -102,7 +111,11 @@ export interface ApplyResult {
   created: number;
   updated: number;
   unchanged: number;
-  items: { kind: 'ResourceDefinition' | typeof ENVIRONMENT_TYPE_KIND; name: string; action: ApplyAction }[];
+  items: {
+    kind: 'ResourceDefinition' | typeof ENVIRONMENT_TYPE_KIND | typeof TARGET_KIND | AccessKind;
+    name: string;
+    action: ApplyAction;
+  }[];
 }
 
 export interface ApplyOptions {
@@ -110,12 +123,18 @@ export interface ApplyOptions {
   secrets: SecretBox;
   drivers: ReadonlyMap<string, ResourceDriver>;
   actor: string;
-  /** The targets this server has: an environment type's default target must be one of them. */
-  targets?: readonly string[];
+  /**
+   * The targets there are (built in and stored; `store` may be a transaction's): an environment
+   * type's default target must be one of them or a target of the same apply.
+   */
+  targets: { names(store?: Store): Promise<string[]> };
 }
 
 /**
- * Validates every document, then creates or updates the definitions in one transaction.
+ * Validates every document of every kind — resource definitions, environment types, targets, and
+ * the access documents (`User`, `Team`, `RoleBinding`, see `access-documents.ts`) — then writes
+ * them all in one transaction. The caller checks the permissions access documents need
+ * (`accessPermissions`).
  * @throws PavedError INVALID_INPUT listing every problem; nothing is stored then.
  */
 export async function applyDefinitions(
@@ -129,12 +148,39 @@ export async function applyDefinitions(
     secretRefs: Record<string, SecretReference>;
   }[] = [];
   const firstByName = new Map<string, DefinitionDocument>();
-  const envTypes = new Map<string, { envType: EnvType; where: string }>();
+  const envTypes = new Map<
+    string,
+    { envType: EnvType; where: string; located: { file: string; line?: number } }
+  >();
+  const targets = new Map<string, { target: CheckedTarget; where: string }>();
+  const accessDocuments: unknown[] = [];
 
   for (const raw of documents) {
     const where = { file: raw.file, ...(raw.line === undefined ? {} : { line: raw.line }) };
+    if (isAccessDocument(raw)) {
+      accessDocuments.push(raw);
+      continue;
+    }
+    if (raw.kind === TARGET_KIND) {
+      const checked = checkTargetDocument(raw);
+      if ('problems' in checked) {
+        problems.push(...checked.problems.map((problem) => ({ ...where, ...problem })));
+        continue;
+      }
+      const earlier = targets.get(checked.name);
+      if (earlier !== undefined) {
+        problems.push({
+          ...where,
+          path: 'metadata.name',
+          message: `target "${checked.name}" is also defined in ${earlier.where}: give each target one document`,
+        });
+        continue;
+      }
+      targets.set(checked.name, { target: checked, where: describe(checked.document) });
+      continue;
+    }
     if (raw.kind === ENVIRONMENT_TYPE_KIND) {
-      const checked = checkEnvironmentTypeDocument(raw, options.targets);
+      const checked = checkEnvironmentTypeDocument(raw);
       if ('problems' in checked) {
         problems.push(...checked.problems.map((problem) => ({ ...where, ...problem })));
         continue;
@@ -148,7 +194,11 @@ export async function applyDefinitions(
         });
         continue;
       }
-      envTypes.set(checked.envType.name, { envType: checked.envType, where: describe(checked.document) });
+      envTypes.set(checked.envType.name, {
+        envType: checked.envType,
+        where: describe(checked.document),
+        located: where,
+      });
       continue;
     }
     const parsed = definitionDocumentSchema.safeParse(raw);
@@ -184,6 +234,13 @@ export async function applyDefinitions(
     }
   }
 
+  // A default target may be one this apply creates, in any file.
+  const targetNames = [...new Set([...(await options.targets.names()), ...targets.keys()])].sort();
+  for (const { envType, located } of envTypes.values()) {
+    const problem = defaultTargetProblem(envType, targetNames);
+    if (problem !== undefined) problems.push({ ...located, ...problem });
+  }
+
   // Ties are checked against what stays stored too; applied definitions come last so that a tie
   // is reported on (and located in) the document being applied.
   const stored = await options.store.definitions.list();
@@ -204,6 +261,13 @@ export async function applyDefinitions(
     });
   }
 
+  // Access documents are checked with the rest, so one apply reports every problem of every
+  // kind; a binding may name an environment type this apply creates.
+  const access = await checkAccessDocuments(options.store, accessDocuments, {
+    envTypes: new Set(envTypes.keys()),
+  });
+  problems.push(...access.problems);
+
   if (problems.length > 0) {
     const first = problems[0]!;
     throw PavedError.invalid(
@@ -214,7 +278,15 @@ export async function applyDefinitions(
 
   const items = await options.store.transaction(async (store) => {
     const results: ApplyResult['items'] = [];
-    // Environment types first: the definitions' criteria may name them.
+    // Targets first (environment types name them), then environment types (the definitions'
+    // criteria may name those).
+    for (const { target } of targets.values()) {
+      results.push({
+        kind: TARGET_KIND,
+        name: target.name,
+        action: await putTarget(store, target, options.secrets, options.actor),
+      });
+    }
     for (const { envType } of envTypes.values()) {
       results.push({
         kind: ENVIRONMENT_TYPE_KIND,
@@ -238,6 +310,8 @@ export async function applyDefinitions(
       const { action } = await store.definitions.put(sealed, fingerprint, options.actor);
       results.push({ kind: 'ResourceDefinition', name: definition.name, action });
     }
+    // Last: bindings may name the environment types written above.
+    results.push(...(await writeAccessDocuments(store, access.checked, { actor: options.actor })));
     return results;
   });
   const count = (action: ApplyAction) => items.filter((item) => item.action === action).length;

@@ -34,11 +34,10 @@ export const environmentTypeDocumentSchema = z.strictObject({
       })
       .optional()
       .meta({ description: 'Default time-to-live of new environments of this type, e.g. `72h`.' }),
-    defaultTarget: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: 'The target new environments of this type use when none is given.' }),
+    defaultTarget: z.string().min(1).optional().meta({
+      description:
+        'The target new environments of this type use when none is given: a built-in target (process, or docker when found) or an applied Target.',
+    }),
     requiresDeployer: z
       .boolean()
       .optional()
@@ -48,29 +47,14 @@ export const environmentTypeDocumentSchema = z.strictObject({
 
 export type EnvironmentTypeDocument = z.output<typeof environmentTypeDocumentSchema>;
 
-/**
- * The environment type a document describes, or its problems (unlocated: the caller adds file and
- * line). A default target must be one this server has, or environments of the type could not be
- * created.
- */
+/** The environment type a document describes, or its problems (unlocated: the caller adds file and line). */
 export function checkEnvironmentTypeDocument(
   raw: unknown,
-  targets: readonly string[] | undefined,
 ): { envType: EnvType; document: EnvironmentTypeDocument } | { problems: Omit<Problem, 'file' | 'line'>[] } {
   const parsed = environmentTypeDocumentSchema.safeParse(raw);
   if (!parsed.success) return { problems: zodProblems(parsed.error.issues) };
   const document = parsed.data;
   const { spec } = document;
-  if (spec.defaultTarget !== undefined && targets !== undefined && !targets.includes(spec.defaultTarget)) {
-    return {
-      problems: [
-        {
-          path: 'spec.defaultTarget',
-          message: `target "${spec.defaultTarget}" is not available on this server; the targets are ${targets.join(', ')}`,
-        },
-      ],
-    };
-  }
   const ttl = spec.defaultTtl === undefined ? undefined : parseDurationSeconds(spec.defaultTtl);
   return {
     document,
@@ -83,6 +67,22 @@ export function checkEnvironmentTypeDocument(
       // Absent means false, so an export that leaves the default out re-applies to no change.
       requiresDeployer: spec.requiresDeployer === true,
     },
+  };
+}
+
+/**
+ * A default target must exist (built in, stored, or applied with it), or environments of the
+ * type could not be created.
+ */
+export function defaultTargetProblem(
+  envType: EnvType,
+  targets: readonly string[],
+): Omit<Problem, 'file' | 'line'> | undefined {
+  const target = envType.defaultTarget;
+  if (target === undefined || targets.includes(target)) return undefined;
+  return {
+    path: 'spec.defaultTarget',
+    message: `target "${target}" does not exist; the targets are ${targets.join(', ')}: apply a Target document named "${target}" (in any file of this apply) or name one of these`,
   };
 }
 

@@ -168,6 +168,30 @@ describeEachDatabase('resource definitions API', (getStore, _engine, getClock) =
     ]);
   });
 
+  it('refuses bad criteria, naming the document, the criterion and the rule, and stores nothing', async () => {
+    const response = await call('POST', '/api/v1/apply', {
+      documents: [
+        postgres('list-needed', { criteria: { env_type: 'development' } }, 1),
+        postgres('bad-values', { criteria: [{ app: 'not an app!', env: '' }, { class: 7 }] }, 10),
+        postgres('empty-res-id', { criteria: [{ res_id: '' }] }, 20),
+      ],
+    });
+    expect(response.status).toBe(400);
+    const problems = response.body.error.details.problems as {
+      line: number;
+      path: string;
+      message: string;
+    }[];
+    const at = (line: number, path: string) =>
+      problems.find((problem) => problem.line === line && problem.path === path)?.message;
+    expect(at(1, 'spec.criteria')).toBeDefined();
+    expect(at(10, 'spec.criteria[0].app')).toMatch(/^app must be 1 to 63 letters, digits/);
+    expect(at(10, 'spec.criteria[0].env')).toMatch(/^env must be 1 to 63 letters, digits/);
+    expect(at(10, 'spec.criteria[1].class')).toBe('class must be a string');
+    expect(at(20, 'spec.criteria[0].res_id')).toBe('res_id must not be empty');
+    expect(await server.store.definitions.list()).toEqual([]);
+  });
+
   it('gives the deployment engine stored definitions with secrets opened, then the defaults', async () => {
     await call('POST', '/api/v1/apply', {
       documents: [
@@ -210,7 +234,7 @@ describeEachDatabase('environment types through apply', (getStore, _engine, getC
   });
 
   beforeEach(async () => {
-    server = createTestServer(getStore(), getClock(), { targets: ['process', 'docker'] });
+    server = createTestServer(getStore(), getClock(), { dockerHost: 'unix:///run/paved-test/podman.sock' });
     ({ token } = await server.principal('alice', { administrator: true }));
   });
 
@@ -291,14 +315,14 @@ describeEachDatabase('environment types through apply', (getStore, _engine, getC
     const at = (line: number, path: string) =>
       problems.find((problem) => problem.line === line && problem.path === path)?.message;
     expect(at(1, 'spec.defaultTarget')).toBe(
-      'target "k8s" is not available on this server; the targets are process, docker',
+      'target "k8s" does not exist; the targets are docker, process: apply a Target document named "k8s" (in any file of this apply) or name one of these',
     );
     expect(at(10, 'metadata.name')).toMatch(/DNS label/);
     expect(at(10, 'spec.position')).toMatch(/0 or more/);
     expect(at(10, 'spec.defaultTtl')).toMatch(/e\.g\. 72h/);
     expect(at(10, 'spec')).toMatch(/colour/);
     expect(at(30, 'metadata.name')).toMatch(/"dup" is also defined in platform\/env-types\.yaml:20/);
-    expect(at(50, 'kind')).toBe('kind must be ResourceDefinition or EnvironmentType');
+    expect(at(50, 'kind')).toBe('kind must be ResourceDefinition, EnvironmentType or Target');
     expect(await server.store.envTypes.list()).toEqual(before);
     expect(await server.store.definitions.list()).toEqual([]);
   });

@@ -36,6 +36,37 @@ describe('the published paved.dev/v1 JSON schema', () => {
         spec: { position: 2, defaultTtl: '48h', requiresDeployer: true },
       }).success,
     ).toBe(true);
+    const docker = {
+      apiVersion: 'paved.dev/v1',
+      kind: 'Target',
+      metadata: { name: 'staging-docker' },
+      spec: {
+        type: 'docker',
+        docker: { registries: { 'ghcr.io': { username: 'ci', password: { env: 'GHCR_TOKEN' } } } },
+      },
+    };
+    expect(platformFileDocumentSchema.safeParse(docker).success).toBe(true);
+    expect(
+      platformFileDocumentSchema.safeParse({
+        ...docker,
+        spec: {
+          type: 'docker',
+          docker: { registries: { 'ghcr.io': { username: 'ci', password: 'hunter2' } } },
+        },
+      }).success,
+    ).toBe(false);
+    expect(
+      platformFileDocumentSchema.safeParse({
+        ...docker,
+        spec: { type: 'kubernetes', kubernetes: { context: 'x' } },
+      }).success,
+    ).toBe(false);
+    expect(
+      platformFileDocumentSchema.safeParse({
+        ...docker,
+        spec: { type: 'kubernetes', kubernetes: { kubeconfig: { file: './kubeconfig' } } },
+      }).success,
+    ).toBe(true);
     const schema = platformJsonSchema();
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
     expect(JSON.stringify(schema)).not.toMatch(/secretRefs|"line"/);

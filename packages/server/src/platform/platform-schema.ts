@@ -5,8 +5,14 @@
  * changed: no `file`, `line` or `secretRefs`, and secrets written as references, not values.
  */
 import { z } from 'zod';
+import {
+  roleBindingDocumentSchema,
+  teamDocumentSchema,
+  userDocumentSchema,
+} from '../auth/access-documents.js';
 import { definitionDocumentSchema, secretReferenceSchema } from './apply-definitions.js';
 import { environmentTypeDocumentSchema } from './apply-environment-types.js';
+import { targetDocumentSchema, targetSpecSchema } from './apply-targets.js';
 
 /** Where the committed copy lives, relative to the repository root (`npm run schema` writes it). */
 export const PLATFORM_SCHEMA_FILE = 'docs/schema/paved-v1.schema.json';
@@ -36,9 +42,32 @@ const environmentTypeFileSchema = environmentTypeDocumentSchema
   .omit({ file: true, line: true })
   .meta({ title: 'EnvironmentType' });
 
+const targetFileSchema = targetDocumentSchema
+  .omit({ file: true, line: true, secretRefs: true })
+  .extend({
+    spec: targetSpecSchema(secretReferenceSchema.meta({ description: 'A secret, as a reference only.' })),
+  })
+  .meta({ title: 'Target' });
+
+// Users carry no password: files end up in git (`paved users set-password` sets one).
+const userFileSchema = userDocumentSchema.omit({ file: true, line: true }).meta({ title: 'User' });
+
+const teamFileSchema = teamDocumentSchema.omit({ file: true, line: true }).meta({ title: 'Team' });
+
+const roleBindingFileSchema = roleBindingDocumentSchema
+  .omit({ file: true, line: true })
+  .meta({ title: 'RoleBinding' });
+
 /** One document of a platform configuration file, as written by the platform team. */
 export const platformFileDocumentSchema = z
-  .discriminatedUnion('kind', [resourceDefinitionFileSchema, environmentTypeFileSchema])
+  .discriminatedUnion('kind', [
+    resourceDefinitionFileSchema,
+    environmentTypeFileSchema,
+    targetFileSchema,
+    userFileSchema,
+    teamFileSchema,
+    roleBindingFileSchema,
+  ])
   .meta({
     title: 'Paved platform configuration (paved.dev/v1)',
     description:

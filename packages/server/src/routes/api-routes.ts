@@ -1,15 +1,23 @@
+import { refineAccess } from './access-refinements.js';
 import { appRoutes } from './app-routes.js';
+import { auditRoutes } from './audit-routes.js';
 import { definitionRoutes } from './definition-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { envTypeRoutes } from './env-type-routes.js';
 import { environmentRoutes } from './environment-routes.js';
 import type { AnyRoute } from './route.js';
+import { roleBindingRoutes } from './role-binding-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { systemRoutes, type SystemRouteOptions } from './system-routes.js';
+import { targetRoutes } from './target-routes.js';
+import { teamRoutes } from './team-routes.js';
+import { tokenRoutes } from './token-routes.js';
+import { userRoutes } from './user-routes.js';
 import { valueRoutes } from './value-routes.js';
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
 export function apiRoutes(options: SystemRouteOptions): AnyRoute[] {
-  return [
+  return refineAccess([
     ...systemRoutes(options),
     ...appRoutes(),
     ...envTypeRoutes(),
@@ -17,5 +25,12 @@ export function apiRoutes(options: SystemRouteOptions): AnyRoute[] {
     ...valueRoutes(),
     ...deploymentRoutes(),
     ...definitionRoutes(),
-  ];
+    ...targetRoutes(),
+    ...sessionRoutes(),
+    ...userRoutes(),
+    ...teamRoutes(),
+    ...tokenRoutes(),
+    ...roleBindingRoutes(),
+    ...auditRoutes(),
+  ]);
 }

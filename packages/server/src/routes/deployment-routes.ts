@@ -31,6 +31,13 @@ const graphSchema = z.object({
       shared: z.boolean().optional(),
       workload: z.string().optional(),
       claims: z.array(z.object({ workload: z.string(), name: z.string() })).optional(),
+      status: z
+        .enum(['pending', 'provisioning', 'provisioned', 'failed', 'skipped'])
+        .meta({ description: 'Resources: their provisioning; workloads: their apply to the target.' }),
+      startedAt: z.string().optional(),
+      finishedAt: z.string().optional(),
+      durationMs: z.number().optional(),
+      error: z.string().optional().meta({ description: 'Why it failed.' }),
     }),
   ),
   edges: z.array(z.object({ from: z.string(), to: z.string(), placeholders: z.array(z.string()) })),
@@ -38,9 +45,17 @@ const graphSchema = z.object({
 
 function graphToWire(graph: ResourceGraphJson): z.infer<typeof graphSchema> {
   return {
-    nodes: graph.nodes.map((node) =>
-      node.kind === 'workload'
-        ? { id: node.id, kind: node.kind, workload: node.workload }
+    nodes: graph.nodes.map((node) => {
+      // Graphs stored before nodes carried progress have none: shown as pending.
+      const progress = {
+        status: node.status ?? 'pending',
+        ...(node.startedAt === undefined ? {} : { startedAt: node.startedAt }),
+        ...(node.finishedAt === undefined ? {} : { finishedAt: node.finishedAt }),
+        ...(node.durationMs === undefined ? {} : { durationMs: node.durationMs }),
+        ...(node.error === undefined ? {} : { error: node.error }),
+      };
+      return node.kind === 'workload'
+        ? { id: node.id, kind: node.kind, workload: node.workload, ...progress }
         : {
             id: node.id,
             kind: node.kind,
@@ -49,8 +64,9 @@ function graphToWire(graph: ResourceGraphJson): z.infer<typeof graphSchema> {
             resId: node.resId,
             shared: node.shared,
             claims: node.claims,
-          },
-    ),
+            ...progress,
+          };
+    }),
     edges: graph.edges.map((edge) => ({ from: edge.from, to: edge.to, placeholders: edge.placeholders })),
   };
 }
@@ -241,7 +257,9 @@ export function deploymentRoutes(): AnyRoute[] {
         const engine = requireEngine(server);
         const environment = await requireEnvironment(server.store, params.app, params.env);
         const [statuses, current, routes] = await Promise.all([
-          engine.runtimeOf(environment).status({ app: params.app, env: params.env }),
+          engine
+            .runtimeOf(environment)
+            .then((runtime) => runtime.status({ app: params.app, env: params.env })),
           server.store.deployments.current(params.app, params.env),
           server.store.routes.list(params.app, params.env),
         ]);
@@ -290,7 +308,7 @@ export function deploymentRoutes(): AnyRoute[] {
       handler: async ({ params, query, server }) => {
         const engine = requireEngine(server);
         const environment = await requireEnvironment(server.store, params.app, params.env);
-        const runtime = engine.runtimeOf(environment);
+        const runtime = await engine.runtimeOf(environment);
         const statuses = await runtime.status({ app: params.app, env: params.env });
         if (!statuses.some((status) => status.name === params.workload)) {
           throw new PavedError(
@@ -381,7 +399,25 @@ export function deploymentToWire(deployment: Deployment): z.input<typeof deploym
     steps: deployment.steps,
     ...(deployment.error === undefined ? {} : { error: deployment.error }),
     workloads: deployment.workloads.map((workload) => workload.name),
+    ...imagesOf(deployment),
   };
+}
+
+/** The image digests recorded with the rendered workloads (see `withImages` in run-deployment). */
+function imagesOf(deployment: Deployment): {
+  images?: NonNullable<z.input<typeof deploymentSchema>['images']>;
+} {
+  if (!Array.isArray(deployment.rendered)) return {};
+  const images = deployment.rendered.flatMap((entry: unknown) => {
+    const { name, images: recorded } = entry as {
+      name?: string;
+      images?: { container: string; reference: string; digest: string }[];
+    };
+    return name === undefined || recorded === undefined
+      ? []
+      : recorded.map((image) => ({ workload: name, ...image }));
+  });
+  return images.length === 0 ? {} : { images };
 }
 
 function eventToWire(event: DeploymentEvent): Record<string, unknown> {

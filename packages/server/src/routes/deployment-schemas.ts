@@ -24,6 +24,15 @@ export const deploymentSchema = z.object({
   workloads: z
     .array(z.string())
     .meta({ description: 'The workloads the environment runs after this deployment.' }),
+  images: z
+    .array(
+      z.object({ workload: z.string(), container: z.string(), reference: z.string(), digest: z.string() }),
+    )
+    .optional()
+    .meta({
+      description:
+        'The image each container ran, with its digest (a registry digest, else the image id), as the target recorded it; docker targets only.',
+    }),
 });
 
 export const deploymentPlanSchema = z.object({

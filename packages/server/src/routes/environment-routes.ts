@@ -5,10 +5,8 @@ import { parseDurationSeconds } from '../duration.js';
 import { requireApp, requireEnvType, requireEnvironment } from './lookups.js';
 import { defineRoute, type AnyRoute } from './route.js';
 import { appName, duration, envName, environmentSchema, envTypeName, pageOf, pageQuery } from './schemas.js';
+import { PROCESS_TARGET } from '../targets/target-settings.js';
 import { appScope, caller, environmentScope } from './scopes.js';
-
-/** The target every server has; others (docker, clusters) are configured. */
-export const PROCESS_TARGET = 'process';
 
 const envParams = z.object({ app: appName, env: envName });
 
@@ -40,11 +38,9 @@ export function environmentRoutes(): AnyRoute[] {
       body: z.strictObject({
         name: envName,
         type: envTypeName,
-        target: z
-          .string()
-          .min(1)
-          .optional()
-          .meta({ description: "Default: the type's default target, else process." }),
+        target: z.string().min(1).optional().meta({
+          description: "A target of `GET /api/v1/targets`; default: the type's default target, else process.",
+        }),
         from: envName
           .optional()
           .meta({ description: 'An environment of the same app whose values are copied.' }),
@@ -65,12 +61,13 @@ export function environmentRoutes(): AnyRoute[] {
 
         const problems: Problem[] = [];
         const target = body.target ?? envType.defaultTarget ?? PROCESS_TARGET;
-        if (!targets.includes(target)) {
+        const names = await targets.names();
+        if (!names.includes(target)) {
           const how =
             body.target === undefined ? `the default target of environment type "${envType.name}"` : 'target';
           problems.push({
             path: 'target',
-            message: `${how} "${target}" is not available on this server; the targets are ${targets.join(', ')}`,
+            message: `${how} "${target}" does not exist; the targets are ${names.join(', ')} (paved targets list; a Target is added with paved apply)`,
           });
         }
         const ttlSeconds =

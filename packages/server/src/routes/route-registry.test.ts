@@ -82,7 +82,13 @@ describe('RouteRegistry', () => {
     const publicRoutes = registry.routes
       .filter((route) => route.permission === 'public')
       .map((route) => route.path);
-    expect(publicRoutes).toEqual(['/api/v1/health', '/api/openapi.json']);
+    // The contract's public routes: health, the OpenAPI document, and logging in.
+    expect(publicRoutes).toEqual([
+      '/api/v1/health',
+      '/api/openapi.json',
+      '/api/v1/login',
+      '/api/v1/sessions',
+    ]);
   });
 
   it('makes /metrics public only when told to', () => {

@@ -1,5 +1,5 @@
 import type { AuthorizationScope, Permission } from '@paved/core';
-import type { Store } from '@paved/store';
+import type { AuditActorKind, Store } from '@paved/store';
 import type { z } from 'zod';
 import type { AuthenticatedPrincipal } from '../auth/authenticated-principal.js';
 import type { ServerContext } from '../server-context.js';
@@ -16,6 +16,16 @@ export interface RouteInput<Params, Query, Body> {
   body: Body;
 }
 
+/**
+ * What a handler may add to the audit entry of its request: who acted, on a public route that
+ * establishes it (a login names the user it logged in), and details such as the id of a token it
+ * created. Never secrets.
+ */
+export interface AuditAnnotations {
+  actor?: { id?: string; name: string; kind: AuditActorKind; tokenId?: string };
+  details: Record<string, unknown>;
+}
+
 export interface RouteContext<Params, Query, Body> extends RouteInput<Params, Query, Body> {
   /** The caller; undefined only on public routes. */
   principal: AuthenticatedPrincipal | undefined;
@@ -23,6 +33,10 @@ export interface RouteContext<Params, Query, Body> extends RouteInput<Params, Qu
   server: ServerContext;
   /** The raw request, for routes whose body is not JSON (uploads) or that stream. */
   request: Request;
+  /** Additions to the request's audit entry. */
+  audit: AuditAnnotations;
+  /** The peer address of the connection, when there is one (not in in-process tests). */
+  remoteAddress: string | undefined;
 }
 
 /**
@@ -60,6 +74,13 @@ export interface RouteDefinition<
   /** Largest JSON body this route accepts, when it needs more than the server's default (1 MiB). */
   bodyLimitBytes?: number;
   scope?: ScopeResolver<z.output<ParamsSchema>, z.output<QuerySchema>, z.output<BodySchema>>;
+  /**
+   * A second permission some requests of the route need besides `permission`, checked in the
+   * same scope after validation; e.g. deleting an environment's data with the environment.
+   */
+  alsoRequires?: (
+    input: RouteInput<z.output<ParamsSchema>, z.output<QuerySchema>, z.output<BodySchema>>,
+  ) => Permission | undefined;
   /**
    * Answers the request. Returns the response body (serialised as JSON), or a ready `Response`
    * for answers that are not JSON.

@@ -3,10 +3,34 @@ import type { Store } from '@paved/store';
 import type { AuthenticatedPrincipal } from '../auth/authenticated-principal.js';
 import type { RouteInput } from './route.js';
 
-/** The scope of a request about `app`, with the team that owns it when the app exists. */
-export async function appScope(store: Store, app: string): Promise<AuthorizationScope> {
-  const found = await store.apps.get(app);
-  return { app, ...(found?.team === undefined ? {} : { appTeam: found.team }) };
+/**
+ * The answer for an app that does not exist — and, word for word, for one the caller may not see,
+ * so that the two cannot be told apart. The same as `requireApp` in lookups.ts gives.
+ */
+export function appNotFound(app: string): PavedError {
+  return new PavedError(
+    'NOT_FOUND',
+    `app "${app}" does not exist; create it first (paved apps create ${app})`,
+    {
+      details: { app },
+    },
+  );
+}
+
+/**
+ * The scope of a request about `app`. The team that owns the app is not looked up here: the
+ * pipeline fetches it only when the caller's own grants do not decide and a team could
+ * (`withAppTeam`), which spares most requests a query.
+ */
+export async function appScope(_store: Store, app: string): Promise<AuthorizationScope> {
+  return { app };
+}
+
+/** The scope with the team that owns its app, when the app exists and names one. */
+export async function withAppTeam(store: Store, scope: AuthorizationScope): Promise<AuthorizationScope> {
+  if (scope.app === undefined || scope.appTeam !== undefined) return scope;
+  const found = await store.apps.get(scope.app);
+  return found?.team === undefined ? scope : { ...scope, appTeam: found.team };
 }
 
 /**
@@ -15,8 +39,8 @@ export async function appScope(store: Store, app: string): Promise<Authorization
  * the handler answers 404.
  */
 export async function environmentScope(store: Store, app: string, env: string): Promise<AuthorizationScope> {
-  const [scope, environment] = await Promise.all([appScope(store, app), store.environments.get(app, env)]);
-  return { ...scope, ...(environment === undefined ? {} : { envType: environment.type }) };
+  const environment = await store.environments.get(app, env);
+  return { app, ...(environment === undefined ? {} : { envType: environment.type }) };
 }
 
 /** Without a declared scope, a route is about the app its path names, or about the organisation. */

@@ -2,6 +2,8 @@ import type { Migration } from 'kysely';
 import * as initial from './0001-initial.js';
 import * as deployments from './0002-deployments.js';
 import * as resourceDefinitions from './0003-resource-definitions.js';
+import * as targets from './0004-targets.js';
+import * as accessControl from './0005-access-control.js';
 
 /**
  * Every migration, in the order they run. Registered in code rather than found by scanning a
@@ -12,4 +14,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-deployments': deployments,
   '0003-resource-definitions': resourceDefinitions,
+  '0004-targets': targets,
+  '0005-access-control': accessControl,
 };

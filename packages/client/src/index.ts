@@ -1,4 +1,5 @@
 export { PavedClient } from './paved-client.js';
+export type { EnvironmentTeardown } from './types.js';
 export type { ListOptions, PavedClientOptions, RequestOptions } from './paved-client.js';
 export {
   dataDirCredentialsPath,

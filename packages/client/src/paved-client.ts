@@ -13,6 +13,7 @@ import type {
   CreateEnvInput,
   DefinitionDeletion,
   DeleteEnvOptions,
+  EnvironmentTeardown,
   Deployment,
   DeploymentEvent,
   DeploymentPlan,
@@ -243,10 +244,11 @@ export class PavedClient {
    * @example
    * await client.deleteEnv('shop', 'pr-42', { deleteData: true });
    */
-  async deleteEnv(app: string, env: string, options: DeleteEnvOptions = {}): Promise<void> {
-    await this.request<undefined>('DELETE', envPath(app, env), {
+  async deleteEnv(app: string, env: string, options: DeleteEnvOptions = {}): Promise<EnvironmentTeardown> {
+    const answer = await this.request<EnvironmentTeardown | undefined>('DELETE', envPath(app, env), {
       query: { deleteData: options.deleteData === true ? 'true' : undefined },
     });
+    return answer ?? { deprovisioned: [], kept: [], messages: [] };
   }
 
   /**

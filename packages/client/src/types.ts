@@ -73,6 +73,16 @@ export interface CreateEnvInput {
   ttl?: string;
 }
 
+/** What deleting an environment did to its resources. */
+export interface EnvironmentTeardown {
+  /** Resources deprovisioned, by uid. */
+  deprovisioned: string[];
+  /** Stateful resources kept with their data (no `deleteData`), by uid. */
+  kept: string[];
+  /** What drivers reported, e.g. where a dump was written. */
+  messages: string[];
+}
+
 export interface DeleteEnvOptions {
   /** Also delete the environment's stateful resources (databases, volumes…). */
   deleteData?: boolean;

@@ -153,6 +153,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           contexts,
           gateway: { port: () => gatewayPort, routesChanged: () => gateway.refresh() },
           audit: context.audit,
+          dumpDir: (app, env) => join(dataDir, 'dumps', app, env),
         });
         return { engine, contexts };
       },

@@ -169,10 +169,17 @@ Examples:
         const client = await context.client(command);
         // --wait is accepted now so that scripts written today keep working once deletion becomes
         // asynchronous; until then the DELETE answers only when the work is done.
-        await client.deleteEnv(app, name, { deleteData: options.deleteData === true });
-        context.print(
+        const teardown = await client.deleteEnv(app, name, { deleteData: options.deleteData === true });
+        const lines = [
           `Deleted environment "${name}" of app "${app}"${options.deleteData === true ? ' and its data' : ''}.`,
-        );
+          ...teardown.messages,
+        ];
+        if (teardown.kept.length > 0) {
+          lines.push(
+            `Kept with their data, as --delete-data was not given: ${teardown.kept.join(', ')}. Paved no longer tracks them; remove them on their servers when the data is no longer needed.`,
+          );
+        }
+        context.print(lines.join('\n'));
       },
     );
 }

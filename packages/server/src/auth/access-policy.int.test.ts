@@ -319,7 +319,7 @@ describe('the access-control table, through the API', () => {
         body: (f) => ({ name: `${type.slice(0, 3)}-${f.unique}`, type }),
         ok: 201,
       })),
-      { route: 'DELETE /api/v1/apps/{app}/envs/{env}', path: appPath('/envs/dev'), own: true, ok: 204 },
+      { route: 'DELETE /api/v1/apps/{app}/envs/{env}', path: appPath('/envs/dev'), own: true, ok: 200 },
     ],
     'create/delete production envs': [
       {
@@ -328,7 +328,7 @@ describe('the access-control table, through the API', () => {
         body: (f) => ({ name: `prod-${f.unique}`, type: 'production' }),
         ok: 201,
       },
-      { route: 'DELETE /api/v1/apps/{app}/envs/{env}', path: appPath('/envs/prod'), own: true, ok: 204 },
+      { route: 'DELETE /api/v1/apps/{app}/envs/{env}', path: appPath('/envs/prod'), own: true, ok: 200 },
     ],
     'deploy, rollback, promote into non-production': deployProbes('dev'),
     'deploy, rollback, promote into production': deployProbes('prod'),
@@ -380,7 +380,7 @@ describe('the access-control table, through the API', () => {
         route: 'DELETE /api/v1/apps/{app}/envs/{env}',
         path: appPath('/envs/dev?deleteData=true'),
         own: true,
-        ok: 204,
+        ok: 200,
       },
     ],
     'read resource definitions, targets, env types': [

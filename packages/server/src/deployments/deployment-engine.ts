@@ -23,6 +23,17 @@ import {
 } from './run-deployment.js';
 import { mergeWorkloads, setIdOf, workloadsOfRequest } from './workload-set.js';
 import { auditInfrastructure, type InfrastructureAuditSink } from './infrastructure-audit.js';
+import { deprovisionResource } from './deprovision-resource.js';
+
+/** What deleting an environment did to its resources. */
+export interface EnvironmentTeardown {
+  /** Resource uids deprovisioned (their data deleted, after a dump where the driver makes one). */
+  deprovisioned: string[];
+  /** Stateful resources kept with their data (no `--delete-data`). */
+  kept: string[];
+  /** What drivers reported: dump files written, what was removed. Never secrets. */
+  messages: string[];
+}
 
 export const INTERRUPTED_MESSAGE = 'the server stopped during this deployment; deploy again';
 
@@ -44,6 +55,8 @@ export interface DeploymentEngineOptions {
   gateway: { port: () => number; routesChanged?: () => Promise<void> };
   /** Where infrastructure changes are recorded: the server's audit log. */
   audit?: InfrastructureAuditSink;
+  /** Where drivers write dumps of data they delete (e.g. `<data dir>/dumps/<app>/<env>`). */
+  dumpDir?: (app: string, env: string) => string;
   /** Host ports given to workload ports on the process target. */
   portRange?: { from: number; to: number };
   pollMs?: number;
@@ -230,8 +243,20 @@ export class DeploymentEngine {
     );
   }
 
-  /** Removes what the environment runs (environment deletion); the store cascades the rest. */
-  async destroyEnvironment(environment: Environment, deleteData: boolean): Promise<void> {
+  /**
+   * Removes what the environment runs and the resources provisioned for it (environment
+   * deletion); the store cascades the records. Stateful resources (databases, volumes) are kept
+   * with their data unless `deleteData` is set, and then deprovisioned after the driver's dump.
+   *
+   * @throws PavedError DRIVER_FAILED when a resource cannot be deprovisioned: the environment's
+   *   records stay, so the deletion can be retried.
+   */
+  async destroyEnvironment(
+    environment: Environment,
+    deleteData: boolean,
+    actor?: string,
+  ): Promise<EnvironmentTeardown> {
+    const teardown: EnvironmentTeardown = { deprovisioned: [], kept: [], messages: [] };
     for (const [key, running] of this.#running) {
       if (key.startsWith(`${environment.app}\n${environment.name}\n`)) {
         running.controller.abort(new PavedError('CONFLICT', 'the environment is being deleted'));
@@ -246,28 +271,41 @@ export class DeploymentEngine {
       const deployments = await this.#options.store.deployments.list(environment.app, environment.name, {
         limit: 1,
       });
-      if (deployments.items.length === 0) return;
+      if (deployments.items.length === 0) return teardown;
       throw error;
     }
-    try {
-      await runtime.destroy({ app: environment.app, env: environment.name }, { deleteData });
-    } catch (error) {
-      await auditInfrastructure(this.#options.audit, {
+    const audit = (outcome: 'succeeded' | 'failed') =>
+      auditInfrastructure(this.#options.audit, {
         action: 'environment.destroy',
         app: environment.app,
         env: environment.name,
-        outcome: 'failed',
+        outcome,
+        ...(actor === undefined ? {} : { actor }),
         details: { deleteData },
       });
+    try {
+      await runtime.destroy({ app: environment.app, env: environment.name }, { deleteData });
+    } catch (error) {
+      await audit('failed');
       throw error;
     }
-    await auditInfrastructure(this.#options.audit, {
-      action: 'environment.destroy',
-      app: environment.app,
-      env: environment.name,
-      outcome: 'succeeded',
-      details: { deleteData },
-    });
+    // Workloads are gone, so nothing uses the resources any more.
+    const context = this.#runContext(environment, runtime);
+    const dumpDir = this.#options.dumpDir?.(environment.app, environment.name);
+    for (const resource of await this.#options.store.resources.list(environment.app, environment.name)) {
+      if (resource.stateful && !deleteData) {
+        teardown.kept.push(resource.uid);
+        continue;
+      }
+      await deprovisionResource(context, resource, {
+        ...(actor === undefined ? {} : { actor }),
+        ...(dumpDir === undefined ? {} : { dumpDir }),
+        log: (message) => teardown.messages.push(`${resource.uid}: ${message}`),
+      });
+      teardown.deprovisioned.push(resource.uid);
+    }
+    await audit('succeeded');
+    return teardown;
   }
 
   /** Stores an event and hands it to live followers. Never pass secrets. */

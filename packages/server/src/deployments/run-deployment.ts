@@ -38,6 +38,7 @@ import type { SecretBox } from '../secrets/secret-box.js';
 import type { DeploymentEngine } from './deployment-engine.js';
 import { eventSink } from './deployment-engine.js';
 import { GraphRecorder } from './graph-recorder.js';
+import { deprovisionResource } from './deprovision-resource.js';
 import { auditInfrastructure, type InfrastructureAuditSink } from './infrastructure-audit.js';
 import { decodeRendered, encodeRendered, maskRendered } from './rendered-specs.js';
 import { prepareWorkloads, type PreparedWorkload } from './workload-set.js';
@@ -566,65 +567,16 @@ function detached(resource: ActiveResource): Omit<ActiveResource, 'updatedAt'> {
   return { ...rest, status: 'detached' };
 }
 
+/** A resource a deploy no longer asks for: deprovisioned, or kept (and logged) when that fails. */
 async function deprovision(
   context: RunContext,
   resource: ActiveResource,
   deployment: Pick<Deployment, 'number' | 'actor'>,
 ): Promise<void> {
-  const { environment, store, drivers, logger } = context;
-  const driver = drivers.get(resource.driver);
   try {
-    // Drivers that talk to something (a webhook, a command, a server) need the inputs of the
-    // definition that made the resource: its current version, since only that one is kept.
-    const definition = (await context.definitions()).find((entry) => entry.name === resource.definition);
-    if (definition === undefined) {
-      logger.warn(
-        { uid: resource.uid, definition: resource.definition },
-        'the definition that made this resource is gone; deprovisioning it without driver inputs',
-      );
-    }
-    await driver?.deprovision(
-      {
-        resource: {
-          uid: resource.uid,
-          type: resource.type,
-          class: resource.class,
-          id: resource.resId,
-          params: {},
-          metadata: {},
-        },
-        context: {
-          app: environment.app,
-          env: environment.name,
-          envType: environment.type,
-          target: { name: environment.target, kind: context.runtime.kind },
-        },
-        inputs: definition?.inputs ?? { values: {}, secrets: {} },
-        state: resource.state,
-      },
-      new AbortController().signal,
-    );
-    await store.resources.delete(environment.app, environment.name, resource.uid);
-    await auditInfrastructure(context.audit, {
-      action: 'deployment.deprovision',
-      app: environment.app,
-      env: environment.name,
-      subject: resource.uid,
-      outcome: 'succeeded',
-      actor: deployment.actor,
-      details: { deployment: deployment.number, driver: resource.driver },
-    });
+    await deprovisionResource(context, resource, { actor: deployment.actor, deployment: deployment.number });
   } catch (error) {
-    await auditInfrastructure(context.audit, {
-      action: 'deployment.deprovision',
-      app: environment.app,
-      env: environment.name,
-      subject: resource.uid,
-      outcome: 'failed',
-      actor: deployment.actor,
-      details: { deployment: deployment.number, driver: resource.driver },
-    });
-    logger.warn(
+    context.logger.warn(
       { err: error, uid: resource.uid },
       'deprovisioning a resource no longer needed failed; it is kept',
     );

@@ -131,7 +131,7 @@ export function environmentRoutes(): AnyRoute[] {
       permission: 'envs.delete',
       summary: 'Delete an environment and its values',
       description:
-        'Stops and removes its workloads, then its records (deployments, resources, routes). `deleteData=true` also removes the data of stateful resources the target keeps (process: volume directories).',
+        'Stops and removes its workloads, deprovisions its resources, then removes its records (deployments, resources, routes). Stateful resources (databases, volumes) keep their data unless `deleteData=true`; the answer lists what was deprovisioned, what was kept, and what drivers reported (dump files written before data was deleted).',
       params: envParams,
       query: z.object({
         deleteData: z
@@ -139,23 +139,37 @@ export function environmentRoutes(): AnyRoute[] {
           .optional()
           .meta({ description: 'Also delete stateful resources (databases, volumes).' }),
       }),
-      response: z.undefined(),
-      status: 204,
+      response: environmentTeardownSchema,
       scope: async ({ params }, store) => environmentScope(store, params.app, params.env),
-      handler: async ({ params, query, server }) => {
+      handler: async ({ params, query, server, principal }) => {
         const environment = await requireEnvironment(server.store, params.app, params.env);
-        // What runs for the environment goes first; the store then removes its records with it.
-        await server.deployments?.destroyEnvironment(environment, query.deleteData === 'true');
+        // What runs for the environment goes first, then its resources (stateful ones only with
+        // deleteData); the store then removes its records with it.
+        const teardown = (await server.deployments?.destroyEnvironment(
+          environment,
+          query.deleteData === 'true',
+          principal?.name,
+        )) ?? { deprovisioned: [], kept: [], messages: [] };
         await server.store.transaction(async (store) => {
           await requireEnvironment(store, params.app, params.env);
           await store.values.deleteScope({ app: params.app, env: params.env });
           await store.environments.delete(params.app, params.env);
         });
-        return undefined;
+        return teardown;
       },
     }),
   ];
 }
+
+const environmentTeardownSchema = z.object({
+  deprovisioned: z.array(z.string()).meta({ description: 'Resources deprovisioned, by uid.' }),
+  kept: z
+    .array(z.string())
+    .meta({ description: 'Stateful resources kept with their data (no deleteData), by uid.' }),
+  messages: z
+    .array(z.string())
+    .meta({ description: 'What drivers reported, e.g. where a dump was written.' }),
+});
 
 export function environmentToWire(environment: Environment): z.input<typeof environmentSchema> {
   return {

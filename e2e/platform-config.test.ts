@@ -73,7 +73,12 @@ describe('examples/platform/', () => {
     const definitions = first.items.filter((item) => item.kind === 'ResourceDefinition');
     expect(definitions.length).toBeGreaterThan(0);
     expect(definitions.every((item) => item.action === 'created')).toBe(true);
-    expect(first).toMatchObject({ created: definitions.length + 1, updated: 3, unchanged: 1 });
+    // Access documents come last, in the same transaction.
+    expect(first.items.slice(-2)).toEqual([
+      { kind: 'Team', name: 'platform', action: 'created' },
+      { kind: 'RoleBinding', name: 'platform-deploys-production', action: 'created' },
+    ]);
+    expect(first).toMatchObject({ created: definitions.length + 3, updated: 3, unchanged: 1 });
 
     const again = await applyJson(EXAMPLES);
     expect(again).toMatchObject({ created: 0, updated: 0, unchanged: first.items.length });
@@ -106,8 +111,20 @@ describe('examples/platform/', () => {
     );
     expect(await readdir(join(root, 'exported', 'targets'))).toEqual(['docker.yaml']);
 
+    // The export holds the server's users too (the first administrator, no password).
+    expect(await readFile(join(root, 'exported', 'access', 'team-platform.yaml'), 'utf8')).toBe(
+      'apiVersion: paved.dev/v1\nkind: Team\nmetadata:\n  name: platform\nspec:\n  description: The platform team\n  members: []\n',
+    );
+    const accessFiles = files.filter((file) => file.startsWith('access'));
+    expect(accessFiles.some((file) => file.includes('user-'))).toBe(true);
+    for (const file of accessFiles) {
+      expect(await readFile(join(root, 'exported', file), 'utf8')).not.toMatch(/password|token/i);
+    }
+
     const reapplied = await applyJson('exported');
-    expect(reapplied).toMatchObject({ created: 0, updated: 0, unchanged: first.items.length });
+    expect(reapplied).toMatchObject({ created: 0, updated: 0 });
+    expect(reapplied.unchanged).toBeGreaterThan(first.items.length);
+    expect(reapplied.items.every((item) => item.action === 'unchanged')).toBe(true);
   });
 
   it('lists the targets, the applied docker one beside the built-in process', async () => {

@@ -518,6 +518,24 @@ export class PavedClient {
   }
 
   /**
+   * Deletes one active resource and its data (after the driver's dump, whose place is in
+   * `messages`). A resource the current deployment uses needs `force`.
+   *
+   * @example
+   * const { messages } = await client.deleteResource('shop', 'dev', 'postgres.default#orders.db');
+   */
+  deleteResource(
+    app: string,
+    env: string,
+    uid: string,
+    options: { force?: boolean } = {},
+  ): Promise<{ uid: string; messages: string[] }> {
+    return this.request('DELETE', `${envPath(app, env)}/resources/${encodeURIComponent(uid)}`, {
+      query: { force: options.force === true ? 'true' : undefined },
+    });
+  }
+
+  /**
    * Applies platform configuration: every document is checked first, and nothing is stored
    * unless all are valid (`INVALID_INPUT` lists every problem with its file and line).
    *

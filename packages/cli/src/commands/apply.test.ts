@@ -147,6 +147,74 @@ spec:
     expect(run.stderr).not.toContain('hunter2');
   });
 
+  it('sends users, teams and role bindings with the other kinds, in one request, with file and line', async () => {
+    await writeFile(
+      join(dir, 'access.yaml'),
+      `apiVersion: paved.dev/v1
+kind: Team
+metadata: { name: web }
+spec: { description: The web team }
+---
+apiVersion: paved.dev/v1
+kind: RoleBinding
+metadata: { name: web-deploys-production }
+spec: { role: deployer, subject: "team:web", envType: production }
+---
+apiVersion: paved.dev/v1
+kind: User
+metadata: { name: shop-ci }
+spec: { serviceAccount: true, app: shop }
+`,
+    );
+    const requests: FakeRequest[] = [];
+    const run = await runCli(['apply', '-f', 'access.yaml', '-f', 'platform/nested'], {
+      cwd: dir,
+      env: { PAVED_TOKEN: 't' },
+      requests,
+      answer: () => ({ body: RESULT }),
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(requests).toHaveLength(1);
+    const { documents } = requests[0]!.body as { documents: Record<string, unknown>[] };
+    expect(
+      documents.map(({ file, line, kind }) => `${String(file)}:${String(line)} ${String(kind)}`),
+    ).toEqual([
+      'access.yaml:1 Team',
+      'access.yaml:6 RoleBinding',
+      'access.yaml:11 User',
+      `${join('platform', 'nested', 'redis.yml')}:2 ResourceDefinition`,
+      `${join('platform', 'nested', 'redis.yml')}:7 ResourceDefinition`,
+    ]);
+    expect(documents[1]).toMatchObject({
+      spec: { role: 'deployer', subject: 'team:web', envType: 'production' },
+    });
+  });
+
+  it('refuses a password in a User document without sending or echoing it', async () => {
+    await writeFile(
+      join(dir, 'users.yaml'),
+      `apiVersion: paved.dev/v1
+kind: User
+metadata: { name: alice }
+spec:
+  role: manager
+  password: hunter2-hunter2
+`,
+    );
+    const requests: FakeRequest[] = [];
+    const run = await runCli(['apply', '-f', 'users.yaml'], {
+      cwd: dir,
+      env: { PAVED_TOKEN: 't' },
+      requests,
+      answer: () => ({ body: RESULT }),
+    });
+    expect(run.code).toBe(2);
+    expect(requests).toEqual([]);
+    expect(run.stderr).toMatch(/users.yaml:6.*spec.password.*paved users set-password/);
+    expect(run.stderr).not.toContain('hunter2');
+  });
+
   it('resolves the secrets of targets, registry passwords and kubeconfigs, keyed by their path in the type section', async () => {
     await writeFile(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
     await writeFile(

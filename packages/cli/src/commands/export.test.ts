@@ -1,11 +1,18 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EnvironmentType, ResourceDefinitionView, TargetView } from '@paved/client';
+import type {
+  EnvironmentType,
+  ResourceDefinitionView,
+  RoleBindingView,
+  Team,
+  TargetView,
+  User,
+} from '@paved/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readDocuments } from '../platform-config.js';
 import { runCli } from '../testing/run-cli.js';
-import { exportDefinition, exportEnvironmentType, exportTarget } from './export.js';
+import { exportAccess, exportDefinition, exportEnvironmentType, exportTarget } from './export.js';
 
 const POSTGRES: ResourceDefinitionView = {
   name: 'dev-postgres',
@@ -82,6 +89,45 @@ const DETECTED: TargetView = {
   available: true,
   docker: { detectedHost: 'unix:///run/podman/podman.sock', registries: {} },
 };
+
+const AT = '2026-01-01T00:00:00.000Z';
+const USERS: User[] = [
+  { id: '1', name: 'root', kind: 'user', disabled: false, hasPassword: true, createdAt: AT },
+  { id: '2', name: 'alice', kind: 'user', disabled: true, hasPassword: true, createdAt: AT },
+  {
+    id: '3',
+    name: 'shop-ci',
+    kind: 'service-account',
+    app: 'shop',
+    disabled: false,
+    hasPassword: false,
+    createdAt: AT,
+  },
+];
+const TEAMS: Team[] = [
+  {
+    name: 'web',
+    description: 'The web team',
+    createdAt: AT,
+    createdBy: 'root',
+    members: ['shop-ci', 'alice'],
+  },
+];
+const BINDINGS: RoleBindingView[] = [
+  { role: 'administrator', subject: 'user:root', scope: { kind: 'org' }, createdAt: AT },
+  // Two organisation roles: a User's spec.role would revoke one, so both are bindings.
+  { role: 'member', subject: 'user:alice', scope: { kind: 'org' }, createdAt: AT },
+  { role: 'manager', subject: 'user:alice', scope: { kind: 'org' }, createdAt: AT },
+  { role: 'developer', subject: 'team:web', scope: { kind: 'app', app: 'shop' }, createdAt: AT },
+  {
+    role: 'deployer',
+    subject: 'user:alice',
+    scope: { kind: 'env-type', envType: 'production' },
+    createdAt: AT,
+  },
+  // A grant whose principal is gone shows its id.
+  { role: 'viewer', subject: '0b7a-gone', scope: { kind: 'app', app: 'shop' }, createdAt: AT },
+];
 
 describe('paved export', () => {
   let dir: string;
@@ -205,22 +251,93 @@ describe('paved export', () => {
     ]);
   });
 
-  it('-o DIR writes one file per definition, environment type and applied target; without it prints every document', async () => {
-    const answer = (request: { path: string }) => ({
-      body: {
-        items: request.path.startsWith('/api/v1/env-types')
-          ? [PREVIEW]
-          : request.path.startsWith('/api/v1/targets')
-            ? [DETECTED, CLUSTER]
-            : [POSTGRES, DNS],
-        next: null,
+  it('writes users, teams and role bindings as apply reads them, without passwords', async () => {
+    const { documents, skipped } = exportAccess(USERS, TEAMS, BINDINGS);
+    expect(skipped).toEqual([BINDINGS[5]]);
+    const text = documents.map((document) => document.yaml).join('---\n');
+    expect(text).not.toMatch(/password|hasPassword|createdAt|token/i);
+    const read = await readDocuments(text, 'access.yaml', dir, {});
+    expect(read.problems).toEqual([]);
+    expect(read.documents.map(({ file: _file, line: _line, ...document }) => document)).toEqual([
+      { apiVersion: 'paved.dev/v1', kind: 'User', metadata: { name: 'alice' }, spec: { disabled: true } },
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'User',
+        metadata: { name: 'root' },
+        spec: { role: 'administrator' },
       },
-    });
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'User',
+        metadata: { name: 'shop-ci' },
+        spec: { serviceAccount: true, app: 'shop' },
+      },
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'Team',
+        metadata: { name: 'web' },
+        spec: { description: 'The web team', members: ['alice', 'shop-ci'] },
+      },
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'user-alice-member-org' },
+        spec: { role: 'member', subject: 'user:alice' },
+      },
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'user-alice-manager-org' },
+        spec: { role: 'manager', subject: 'user:alice' },
+      },
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'team-web-developer-app-shop' },
+        spec: { role: 'developer', subject: 'team:web', app: 'shop' },
+      },
+      {
+        apiVersion: 'paved.dev/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'user-alice-deployer-env-type-production' },
+        spec: { role: 'deployer', subject: 'user:alice', envType: 'production' },
+      },
+    ]);
+  });
+
+  it('-o DIR writes one file per definition, environment type and applied target; without it prints every document', async () => {
+    const answer = (request: { path: string }) =>
+      request.path === '/api/v1/teams/web'
+        ? { body: TEAMS[0] }
+        : {
+            body: {
+              items: request.path.startsWith('/api/v1/env-types')
+                ? [PREVIEW]
+                : request.path.startsWith('/api/v1/targets')
+                  ? [DETECTED, CLUSTER]
+                  : request.path.startsWith('/api/v1/users')
+                    ? USERS
+                    : request.path.startsWith('/api/v1/teams')
+                      ? TEAMS.map(({ members: _members, ...team }) => team)
+                      : request.path.startsWith('/api/v1/role-bindings')
+                        ? BINDINGS
+                        : [POSTGRES, DNS],
+              next: null,
+            },
+          };
     const run = await runCli(['export', '-o', 'platform'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(
-      'Exported 2 resource definitions, 1 environment type and 1 target to platform.\n',
+      'Exported 2 resource definitions, 1 environment type, 1 target, 3 users, 1 team and 4 role bindings to platform.\n',
     );
+    const access = exportAccess(USERS, TEAMS, BINDINGS).documents;
+    expect((await readdir(join(dir, 'platform', 'access'))).sort()).toEqual(
+      access.map((document) => `${document.kind.toLowerCase()}-${document.name}.yaml`).sort(),
+    );
+    expect(await readFile(join(dir, 'platform', 'access', 'team-web.yaml'), 'utf8')).toBe(
+      'apiVersion: paved.dev/v1\nkind: Team\nmetadata:\n  name: web\nspec:\n  description: The web team\n  members:\n    - alice\n    - shop-ci\n',
+    );
+    expect(run.stderr).toContain('role binding viewer of 0b7a-gone names no user');
     expect(await readFile(join(dir, 'platform', 'targets', 'prod-cluster.yaml'), 'utf8')).toBe(
       exportTarget(CLUSTER).yaml,
     );
@@ -236,7 +353,31 @@ describe('paved export', () => {
 
     const printed = await runCli(['export'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
     expect(printed.stdout).toBe(
-      `${exportTarget(CLUSTER).yaml}---\n${exportEnvironmentType(PREVIEW).yaml}---\n${exportDefinition(POSTGRES).yaml}---\n${exportDefinition(DNS).yaml}`,
+      [
+        exportTarget(CLUSTER),
+        exportEnvironmentType(PREVIEW),
+        exportDefinition(POSTGRES),
+        exportDefinition(DNS),
+        ...access,
+      ]
+        .map((document) => document.yaml)
+        .join('---\n'),
     );
+  });
+
+  it('leaves out users, teams and role bindings with a warning for a caller who may not read them', async () => {
+    const answer = (request: { path: string }) =>
+      request.path.startsWith('/api/v1/users')
+        ? {
+            status: 403,
+            body: { error: { code: 'FORBIDDEN', message: 'no role grants users.manage', details: {} } },
+          }
+        : {
+            body: { items: request.path.startsWith('/api/v1/resource-definitions') ? [DNS] : [], next: null },
+          };
+    const run = await runCli(['export'], { cwd: dir, env: { PAVED_TOKEN: 't' }, answer });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(exportDefinition(DNS).yaml);
+    expect(run.stderr).toContain('users, teams and role bindings are not exported');
   });
 });

@@ -120,6 +120,30 @@ Examples:
     });
 
   resources
+    .command('delete')
+    .description('delete one active resource and its data, after a dump where its driver makes one')
+    .usage('APP ENV RESOURCE_ID [--force]')
+    .argument('<app>', 'name of the app')
+    .argument('<env>', 'name of the environment')
+    .argument('<resource-id>', 'the resource uid, as `paved resources list` shows it')
+    .option('--force', 'delete it even though the current deployment uses it')
+    .addHelpText(
+      'after',
+      `
+Stateful resources a deploy no longer asks for are kept (detached) until deleted here. A resource
+the current deployment uses is refused (exit 5) unless --force: its workloads would lose it.
+Drivers that can dump their data do so first and say where.
+
+Examples:
+  $ paved resources delete shop dev 'postgres.default#orders.db'`,
+    )
+    .action(async (app: string, env: string, uid: string, options: { force?: boolean }, command: Command) => {
+      const client = await context.client(command);
+      const answer = await client.deleteResource(app, env, uid, { force: options.force === true });
+      context.print([`Deleted resource "${uid}" of ${app}/${env}.`, ...answer.messages].join('\n'));
+    });
+
+  resources
     .command('explain')
     .description("show which definition matches a workload's resource, and why each other one does not")
     .usage('APP ENV WORKLOAD RESOURCE [-o json|yaml|table]')

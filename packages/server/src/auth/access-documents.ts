@@ -58,7 +58,10 @@ export const userDocumentSchema = z.strictObject({
           description:
             'Its one organisation role (others are revoked); users created without one get member.',
         }),
-      disabled: z.boolean().optional().meta({ description: 'Disabled principals cannot log in or use tokens.' }),
+      disabled: z
+        .boolean()
+        .optional()
+        .meta({ description: 'Disabled principals cannot log in or use tokens.' }),
     })
     .optional()
     .meta({ description: 'No password: set one with `paved users set-password`.' }),
@@ -76,7 +79,9 @@ export const teamDocumentSchema = z.strictObject({
       members: z
         .array(z.string().regex(PRINCIPAL_NAME, { error: 'a member is a user or service account name' }))
         .optional()
-        .meta({ description: 'Exactly these users and service accounts; others are removed. Absent: unchanged.' }),
+        .meta({
+          description: 'Exactly these users and service accounts; others are removed. Absent: unchanged.',
+        }),
     })
     .optional(),
 });

@@ -377,6 +377,11 @@ describe('the access-control table, through the API', () => {
     ],
     'delete a stateful resource, delete env data': [
       {
+        route: 'DELETE /api/v1/apps/{app}/envs/{env}/resources/{uid}',
+        path: appPath('/envs/dev/resources/db'),
+        ok: handler404(/^environment .* has no resource "db"/),
+      },
+      {
         route: 'DELETE /api/v1/apps/{app}/envs/{env}',
         path: appPath('/envs/dev?deleteData=true'),
         own: true,

@@ -308,6 +308,57 @@ export class DeploymentEngine {
     return teardown;
   }
 
+  /**
+   * `paved resources delete`: deprovisions one active resource of an environment, after the
+   * driver's dump where it makes one. A resource the current deployment still uses is refused
+   * unless forced (its workloads would lose it); a deployment in progress is waited for by no one,
+   * so deleting during one is refused.
+   *
+   * @throws PavedError NOT_FOUND (no such resource), CONFLICT (in use, or a deployment runs),
+   *   DRIVER_FAILED (the driver failed; the resource is kept).
+   */
+  async deleteResource(
+    environment: Environment,
+    uid: string,
+    options: { force?: boolean; actor?: string } = {},
+  ): Promise<{ uid: string; messages: string[] }> {
+    const { app, name: env } = environment;
+    for (const key of this.#running.keys()) {
+      if (key.startsWith(`${app}\n${env}\n`)) {
+        throw new PavedError(
+          'CONFLICT',
+          `a deployment of ${app}/${env} is running; delete resource "${uid}" once it has finished`,
+          { details: { app, env, uid } },
+        );
+      }
+    }
+    const resources = await this.#options.store.resources.list(app, env);
+    const resource = resources.find((entry) => entry.uid === uid);
+    if (resource === undefined) {
+      throw new PavedError(
+        'NOT_FOUND',
+        `environment ${app}/${env} has no resource "${uid}"; its resources are ${resources.map((entry) => entry.uid).join(', ') || '(none)'} (paved resources list ${app} ${env})`,
+        { details: { app, env, uid } },
+      );
+    }
+    if (resource.status !== 'detached' && options.force !== true) {
+      throw new PavedError(
+        'CONFLICT',
+        `resource "${uid}" of ${app}/${env} is used by the current deployment; remove it from the Score files and deploy (it is then detached and kept), then delete it, or delete it now with --force`,
+        { details: { app, env, uid, status: resource.status } },
+      );
+    }
+    const runtime = await this.runtimeOf(environment);
+    const dumpDir = this.#options.dumpDir?.(app, env);
+    const messages: string[] = [];
+    await deprovisionResource(this.#runContext(environment, runtime), resource, {
+      ...(options.actor === undefined ? {} : { actor: options.actor }),
+      ...(dumpDir === undefined ? {} : { dumpDir }),
+      log: (message) => messages.push(message),
+    });
+    return { uid, messages };
+  }
+
   /** Stores an event and hands it to live followers. Never pass secrets. */
   async appendEvent(
     deployment: Pick<Deployment, 'app' | 'env' | 'number'>,

@@ -203,7 +203,7 @@ describe('deployments on the process target', () => {
   afterAll(async () => {
     if (api !== undefined) {
       // Every environment the tests create, so a failed test leaves no workload process behind.
-      for (const env of ['dev', 'qa', 'defs', 'broken', 'cluster', 'hooks', 'gone', 'wiped']) {
+      for (const env of ['dev', 'qa', 'defs', 'broken', 'cluster', 'hooks', 'gone', 'wiped', 'pruned']) {
         await api.call('DELETE', `/api/v1/apps/shop/envs/${env}`);
       }
       await api.server.close();
@@ -826,6 +826,76 @@ describe('deployments on the process target', () => {
       ),
     ).toHaveLength(1);
     expect(await readFile(join(root, 'marker-store-wiped'), 'utf8')).toBe('gone\n');
+  });
+
+  it('keeps a stateful resource a deploy no longer asks for, and deletes it on request after its dump', async () => {
+    const script = join(root, 'stateful.sh');
+    const marker = join(root, 'marker-pruned');
+    await writeFile(
+      script,
+      [
+        '#!/bin/sh',
+        'cat >/dev/null',
+        'if [ "$PAVED_ACTION" = deprovision ]; then echo "dumped to $1.dump" >&2; echo gone > "$1"; exit 0; fi',
+        'echo \'{"resource_outputs":{"name":"x"}}\'',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    await api.call('PUT', `/api/v1/apps/shop/contexts/${context.hash}`, context.gzip, {
+      'content-type': 'application/gzip',
+    });
+    const applied = await api.call('POST', '/api/v1/apply', {
+      documents: [
+        {
+          file: 'platform/vault.yaml',
+          line: 1,
+          apiVersion: 'paved.dev/v1',
+          kind: 'ResourceDefinition',
+          metadata: { name: 'vault-pruned' },
+          spec: {
+            type: 'vault',
+            driver: 'command',
+            stateful: true,
+            inputs: { values: { command: script, deprovisionArgs: [marker] } },
+            criteria: [{ env: 'pruned' }],
+          },
+        },
+      ],
+    });
+    expect(applied.status, applied.text).toBe(200);
+    expect(
+      (await api.call('POST', '/api/v1/apps/shop/envs', { name: 'pruned', type: 'development' })).status,
+    ).toBe(201);
+    const uid = 'vault.default#users.vault';
+    const path = `/api/v1/apps/shop/envs/pruned/resources/${encodeURIComponent(uid)}`;
+    const first = await deploy('pruned', [
+      { file: 'users/score.yaml', score: `${usersScore()}resources:\n  vault:\n    type: vault\n` },
+    ]);
+    expect((await waitFor('pruned', first.body.number)).status).toBe('succeeded');
+
+    const inUse = await api.call('DELETE', path);
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.error.message).toMatch(
+      /is used by the current deployment; .* or delete it now with --force$/,
+    );
+
+    // The deploy that drops it keeps it (stateful), detached, with its data.
+    const second = await deploy('pruned', [{ file: 'users/score.yaml', score: usersScore() }]);
+    expect((await waitFor('pruned', second.body.number)).status).toBe('succeeded');
+    const listed = await api.call('GET', '/api/v1/apps/shop/envs/pruned/resources');
+    expect(listed.body.items).toEqual([expect.objectContaining({ uid, status: 'detached' })]);
+    await expect(readFile(marker, 'utf8')).rejects.toThrow(/ENOENT/);
+
+    const deleted = await api.call('DELETE', path);
+    expect(deleted.status, deleted.text).toBe(200);
+    expect(deleted.body.uid).toBe(uid);
+    expect(
+      deleted.body.messages.some((message: string) => message.includes(`dumped to ${marker}.dump`)),
+    ).toBe(true);
+    expect(await readFile(marker, 'utf8')).toBe('gone\n');
+    expect((await api.call('GET', '/api/v1/apps/shop/envs/pruned/resources')).body.items).toEqual([]);
+    expect((await api.call('DELETE', path)).status).toBe(404);
   });
 
   it('keeps environments on a kubernetes target, and refuses deploying to it, saying why', async () => {

@@ -68,7 +68,7 @@ export const definitionDocumentSchema = z.strictObject({
   }),
   apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
   kind: z.literal('ResourceDefinition', {
-    error: `kind must be ResourceDefinition, ${ENVIRONMENT_TYPE_KIND}, ${TARGET_KIND}, ${ACCESS_KINDS.join(', ')}`,
+    error: `kind must be ResourceDefinition, ${ENVIRONMENT_TYPE_KIND}, ${TARGET_KIND}, ${ACCESS_KINDS.slice(0, -1).join(', ')} or ${ACCESS_KINDS[ACCESS_KINDS.length - 1]}`,
   }),
   metadata: z.strictObject({
     name: z

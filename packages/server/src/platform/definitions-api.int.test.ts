@@ -322,7 +322,9 @@ describeEachDatabase('environment types through apply', (getStore, _engine, getC
     expect(at(10, 'spec.defaultTtl')).toMatch(/e\.g\. 72h/);
     expect(at(10, 'spec')).toMatch(/colour/);
     expect(at(30, 'metadata.name')).toMatch(/"dup" is also defined in platform\/env-types\.yaml:20/);
-    expect(at(50, 'kind')).toBe('kind must be ResourceDefinition, EnvironmentType or Target');
+    expect(at(50, 'kind')).toBe(
+      'kind must be ResourceDefinition, EnvironmentType, Target, User, Team or RoleBinding',
+    );
     expect(await server.store.envTypes.list()).toEqual(before);
     expect(await server.store.definitions.list()).toEqual([]);
   });

@@ -381,6 +381,30 @@ export function deploymentRoutes(): AnyRoute[] {
         };
       },
     }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/api/v1/apps/{app}/envs/{env}/resources/{uid}',
+      permission: 'resources.delete',
+      summary: 'Delete one active resource and its data (after a dump where the driver makes one)',
+      description:
+        'Deprovisions the resource with the inputs of the definition that made it. A resource the current deployment still uses is refused (409) unless `force=true`; stateful resources a deploy no longer asks for are detached and kept until deleted here. The answer carries what the driver reported, such as where it wrote the dump.',
+      params: envParams.extend({ uid: z.string().min(1).max(500) }),
+      query: z.object({
+        force: z
+          .enum(['true', 'false'], { error: 'force is true or false' })
+          .optional()
+          .meta({ description: 'Delete even though the current deployment uses it.' }),
+      }),
+      response: z.object({ uid: z.string(), messages: z.array(z.string()) }),
+      scope: async ({ params }, store) => environmentScope(store, params.app, params.env),
+      handler: async ({ params, query, server, principal }) => {
+        const environment = await requireEnvironment(server.store, params.app, params.env);
+        return requireEngine(server).deleteResource(environment, params.uid, {
+          force: query.force === 'true',
+          actor: caller(principal).name,
+        });
+      },
+    }),
   ];
 }
 

@@ -421,7 +421,9 @@ export class DockerRuntime implements Runtime {
         forwarders.set(port, await TcpForwarder.listen(spec.hostPort));
       } catch (error) {
         problems.push(
-          `port "${port}" cannot listen on 127.0.0.1:${spec.hostPort} again (${errorCode(error)}); redeploy the workload to get another`,
+          // The platform keeps the port assigned to the workload, so a redeploy would ask for the
+          // same one: only freeing it helps.
+          `port "${port}" cannot listen on 127.0.0.1:${spec.hostPort} again (${errorCode(error)}); stop what took that port, then restart the server or deploy again`,
         );
       }
     }

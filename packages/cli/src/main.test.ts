@@ -46,6 +46,7 @@ describe('the command tree', () => {
       'resources definitions delete',
       'resources definitions get',
       'resources definitions list',
+      'resources delete',
       'resources explain',
       'resources list',
       'roles grant',

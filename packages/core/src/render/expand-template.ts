@@ -4,6 +4,7 @@
  * so a placeholder means the same everywhere.
  */
 import { parseTemplate } from '../placeholders/placeholders.js';
+import { RUNTIME_EXTRAS_OUTPUT } from './runtime-extras.js';
 
 /** What a plan shows for an output of a resource not provisioned yet. */
 export const UNKNOWN_OUTPUT = '(known after provisioning)';
@@ -52,7 +53,9 @@ function resourcesOf(scope: ExpandScope, name: string): ResourceOutputs | undefi
 }
 
 function listOutputs(resource: ResourceOutputs): string {
-  const names = [...Object.keys(resource.outputs), ...Object.keys(resource.secrets)];
+  const names = [...Object.keys(resource.outputs), ...Object.keys(resource.secrets)].filter(
+    (name) => name !== RUNTIME_EXTRAS_OUTPUT,
+  );
   return names.length === 0 ? 'it has no outputs' : `its outputs are ${names.join(', ')}`;
 }
 
@@ -88,6 +91,12 @@ function lookupResource(path: readonly string[], scope: ExpandScope, options: Ex
   if (output === undefined) {
     return {
       error: `name an output of resource "${name}" (${resource.type}), e.g. \${resources.${name}.<output>}; ${listOutputs(resource)}`,
+    };
+  }
+  if (output === RUNTIME_EXTRAS_OUTPUT) {
+    // Extras are for the target, not the workload: the render stage merges them in.
+    return {
+      error: `resource "${name}" (${resource.type}) has no output "${output}": runtime extras are added to the workload by Paved, not read through placeholders; ${listOutputs(resource)}`,
     };
   }
   const secret = Object.hasOwn(resource.secrets, output);

@@ -12,7 +12,8 @@ import type {
   RenderedWorkload,
 } from '../runtime.js';
 import type { Container, ScoreWorkload } from '../score/types.js';
-import { expandTemplate, type ExpandScope, type ResourceOutputs } from './expand-template.js';
+import { expandTemplate, UNKNOWN_OUTPUT, type ExpandScope, type ResourceOutputs } from './expand-template.js';
+import { parseRuntimeExtras, RUNTIME_EXTRAS_OUTPUT } from './runtime-extras.js';
 import { specHash } from './spec-hash.js';
 
 export interface RenderOptions {
@@ -34,6 +35,8 @@ const NO_RESOURCES: ReadonlyMap<string, ResourceOutputs> = new Map();
  * Renders every workload. Reports every unresolvable placeholder at once (INVALID_INPUT, each
  * naming the workload, the variable or field, and the placeholder); values that are not strings
  * are JSON-encoded; variables that received a secret output are listed in `secretVariables`.
+ * Runtime extras (`$extras`) of the resources a workload uses are merged in: their files go into
+ * every container of the workload's own, their containers beside them; a clash is a problem too.
  *
  * @example
  * const rendered = renderWorkloads(workloads, { deployment: 7, outputs: workloadOutputs(graph, resources) });
@@ -48,7 +51,7 @@ export function renderWorkloads(
     throw PavedError.invalid(
       problems.length === 1
         ? (problems[0]?.message ?? '')
-        : `${problems.length} placeholder problems; first: ${problems[0]?.message ?? ''}`,
+        : `${problems.length} render problems; first: ${problems[0]?.message ?? ''}`,
       problems,
     );
   }
@@ -69,6 +72,7 @@ function renderWorkload(
   for (const [containerName, container] of Object.entries(workload.containers)) {
     containers[containerName] = renderContainer(name, containerName, container, scope, options, problems);
   }
+  mergeRuntimeExtras(name, containers, options.outputs.get(name) ?? NO_RESOURCES, problems);
   const hostPorts = options.ports?.get(name) ?? {};
   const ports: Record<string, RenderedPort> = {};
   for (const [portName, port] of Object.entries(workload.service?.ports ?? {})) {
@@ -174,4 +178,99 @@ function renderContainer(
     ...(container.readinessProbe === undefined ? {} : { readinessProbe: container.readinessProbe }),
     ...(container.livenessProbe === undefined ? {} : { livenessProbe: container.livenessProbe }),
   };
+}
+
+/**
+ * Adds the runtime extras of the resources a workload uses (its own and the shared ones it names;
+ * a resource named twice counts once). Files go into each of the workload's own containers, never
+ * over a file already there; extra containers go beside them, never over a container of the same
+ * name; one with `image: .` builds from the workload's context when all its containers share one.
+ * Resources are taken in uid order, so the spec (and its hash) does not depend on Map order.
+ */
+function mergeRuntimeExtras(
+  workloadName: string,
+  containers: Record<string, RenderedContainer>,
+  resources: ReadonlyMap<string, ResourceOutputs>,
+  problems: Problem[],
+): void {
+  const byUid = new Map<string, { resource: ResourceOutputs; name: string }>();
+  for (const [name, resource] of resources) {
+    if (!byUid.has(resource.uid)) byUid.set(resource.uid, { resource, name });
+  }
+  const own = Object.keys(containers);
+  // `image: .` in an extra container means the workload's uploaded context, when it has exactly one.
+  const contexts = new Map(
+    own.flatMap((containerName) => {
+      const context = containers[containerName]?.context;
+      return context === undefined ? [] : [[context.hash, context] as const];
+    }),
+  );
+  const sharedContext = contexts.size === 1 ? [...contexts.values()][0] : undefined;
+  const fileFrom = new Map<string, string>();
+  const containerFrom = new Map<string, string>();
+  for (const uid of [...byUid.keys()].sort()) {
+    const { resource, name } = byUid.get(uid) as { resource: ResourceOutputs; name: string };
+    // A plan before the resource exists cannot know its extras; the deploy renders them.
+    if (resource.outputs[RUNTIME_EXTRAS_OUTPUT] === UNKNOWN_OUTPUT) continue;
+    const where = `workloads.${workloadName}.resources.${name}`;
+    const { extras, error } = parseRuntimeExtras(uid, resource.outputs);
+    if (error !== undefined) {
+      problems.push({ path: where, message: `workload "${workloadName}" resource "${name}": ${error}` });
+      continue;
+    }
+    if (extras === undefined) continue;
+    for (const [target, file] of Object.entries(extras.files ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+      const earlier = fileFrom.get(target);
+      if (earlier !== undefined) {
+        problems.push({
+          path: `${where}.$extras.files.${target}`,
+          message: `workload "${workloadName}": resources "${earlier}" and "${uid}" both add the file ${target} through runtime extras: change the path in one of their definitions`,
+        });
+        continue;
+      }
+      fileFrom.set(target, uid);
+      for (const containerName of own) {
+        const container = containers[containerName] as RenderedContainer;
+        if (container.files.some((existing) => existing.target === target)) {
+          problems.push({
+            path: `${where}.$extras.files.${target}`,
+            message: `workload "${workloadName}" container ${containerName} already has the file ${target}; resource "${uid}" (${name}) adds it again through runtime extras: remove the file from the Score file or change the path in the resource's definition`,
+          });
+          continue;
+        }
+        container.files.push({
+          target,
+          content: file.content,
+          ...(file.mode === undefined ? {} : { mode: file.mode }),
+        });
+      }
+    }
+    for (const [containerName, extra] of Object.entries(extras.containers ?? {}).sort(([a], [b]) =>
+      a.localeCompare(b),
+    )) {
+      const earlier = containerFrom.get(containerName);
+      if (own.includes(containerName) || earlier !== undefined) {
+        problems.push({
+          path: `${where}.$extras.containers.${containerName}`,
+          message:
+            earlier === undefined
+              ? `workload "${workloadName}" already has a container ${containerName}; resource "${uid}" (${name}) adds another through runtime extras: rename the workload's container or the extra one in the resource's definition`
+              : `workload "${workloadName}": resources "${earlier}" and "${uid}" both add a container ${containerName} through runtime extras: rename it in one of their definitions`,
+        });
+        continue;
+      }
+      containerFrom.set(containerName, uid);
+      containers[containerName] = {
+        image: extra.image,
+        ...(extra.image === '.' && sharedContext !== undefined ? { context: sharedContext } : {}),
+        ...(extra.command === undefined ? {} : { command: extra.command }),
+        ...(extra.args === undefined ? {} : { args: extra.args }),
+        variables: extra.variables ?? {},
+        secretVariables: [],
+        files: [],
+        volumes: [],
+        before: {},
+      };
+    }
+  }
 }

@@ -49,6 +49,7 @@ describe('the command tree', () => {
       'resources delete',
       'resources explain',
       'resources list',
+      'resources rotate-credentials',
       'roles grant',
       'roles list',
       'roles revoke',

@@ -6,6 +6,7 @@ import type {
   ActiveResource,
   App,
   ApplyResult,
+  CredentialsRotation,
   PlatformDocument,
   ResourceDefinitionView,
   ResourceExplanation,
@@ -533,6 +534,21 @@ export class PavedClient {
     return this.request('DELETE', `${envPath(app, env)}/resources/${encodeURIComponent(uid)}`, {
       query: { force: options.force === true ? 'true' : undefined },
     });
+  }
+
+  /**
+   * Rotates the credentials of an active resource: new ones are set up, the environment is
+   * redeployed with them (the answer comes once that deployment has finished), and the previous
+   * ones are revoked only if it succeeded (`revoked`).
+   *
+   * @example
+   * const { deployment, revoked } = await client.rotateCredentials('shop', 'dev', 'postgres.default#orders.db');
+   */
+  rotateCredentials(app: string, env: string, uid: string): Promise<CredentialsRotation> {
+    return this.request(
+      'POST',
+      `${envPath(app, env)}/resources/${encodeURIComponent(uid)}/rotate-credentials`,
+    );
   }
 
   /**

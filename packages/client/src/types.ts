@@ -332,6 +332,17 @@ export interface ActiveResource {
   updatedAt?: string;
 }
 
+/** What `paved resources rotate-credentials` did. */
+export interface CredentialsRotation {
+  uid: string;
+  /** The deployment that redeployed the workloads with the new credentials (it has finished). */
+  deployment: number;
+  /** Whether the previous credentials were revoked: only once that deployment succeeded. */
+  revoked: boolean;
+  /** What the driver and the server reported; never secrets. */
+  messages: string[];
+}
+
 /** Criteria of a resource definition: where it applies. */
 export interface DefinitionCriterion {
   env_type?: string;

@@ -92,6 +92,7 @@ export function registerResourcesCommands(program: Command, context: CliContext)
 Examples:
   $ paved resources list shop dev
   $ paved resources explain shop dev orders db
+  $ paved resources rotate-credentials shop dev 'postgres.default#orders.db'
   $ paved resources definitions list
   $ paved resources definitions get dev-postgres -o yaml
   $ paved resources definitions delete old-postgres`,
@@ -141,6 +142,42 @@ Examples:
       const client = await context.client(command);
       const answer = await client.deleteResource(app, env, uid, { force: options.force === true });
       context.print([`Deleted resource "${uid}" of ${app}/${env}.`, ...answer.messages].join('\n'));
+    });
+
+  resources
+    .command('rotate-credentials')
+    .description(
+      'give a resource new credentials, redeploy its environment with them, then revoke the old ones',
+    )
+    .usage('APP ENV RESOURCE_ID')
+    .argument('<app>', 'name of the app')
+    .argument('<env>', 'name of the environment')
+    .argument('<resource-id>', 'the resource uid, as `paved resources list` shows it')
+    .addHelpText(
+      'after',
+      `
+The driver sets up new credentials while the current ones keep working; a deployment then
+redeploys the current workloads unchanged so they start with the new ones, and this command waits
+for it. Only if it succeeded are the old credentials revoked; if it failed, both keep working and
+the command says so (exit 0: the rotation itself happened). Refused while a deployment of the
+environment is queued or running (exit 5), for a detached resource (exit 5), an unknown one
+(exit 3), and one whose driver hands out no credentials (exit 2).
+
+Examples:
+  $ paved resources rotate-credentials shop dev 'postgres.default#orders.db'`,
+    )
+    .action(async (app: string, env: string, uid: string, _options: unknown, command: Command) => {
+      const client = await context.client(command);
+      const answer = await client.rotateCredentials(app, env, uid);
+      context.print(
+        [
+          `Rotated the credentials of resource "${uid}" of ${app}/${env}: deployment ${answer.deployment} redeployed the workloads.`,
+          answer.revoked
+            ? 'The old credentials are revoked.'
+            : 'The old credentials were NOT revoked: the deployment did not succeed, so both the old and the new ones work.',
+          ...answer.messages,
+        ].join('\n'),
+      );
     });
 
   resources

@@ -658,6 +658,12 @@ describe('the access-control table, through the API', () => {
         ok: handler404(/^deployment 1 of .* does not exist/),
       },
       {
+        // A rotation redeploys the environment: it takes what deploying there takes.
+        route: 'POST /api/v1/apps/{app}/envs/{env}/resources/{uid}/rotate-credentials',
+        path: appPath(`/envs/${env}/resources/db/rotate-credentials`),
+        ok: handler404(/^environment .* has no resource "db"/),
+      },
+      {
         route: 'GET /api/v1/apps/{app}/contexts/{hash}',
         path: (f) => `/api/v1/apps/${f.app}/contexts/${context.hash}?env=${env}`,
         ok: 200,

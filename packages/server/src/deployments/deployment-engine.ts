@@ -3,12 +3,21 @@ import {
   DEPLOYMENT_STEPS,
   PavedError,
   type Clock,
+  type CredentialsRequest,
+  type ProvisionResult,
   type ResourceDefinition,
   type ResourceDriver,
   type Runtime,
   type RuntimeEvent,
 } from '@paved/core';
-import type { Deployment, DeploymentEvent, DeploymentStep, Environment, Store } from '@paved/store';
+import type {
+  ActiveResource,
+  Deployment,
+  DeploymentEvent,
+  DeploymentStep,
+  Environment,
+  Store,
+} from '@paved/store';
 import type { Logger } from 'pino';
 import type { ContextStore } from '../contexts/context-store.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -22,7 +31,11 @@ import {
   type RunContext,
 } from './run-deployment.js';
 import { mergeWorkloads, setIdOf, workloadsOfRequest } from './workload-set.js';
-import { auditInfrastructure, type InfrastructureAuditSink } from './infrastructure-audit.js';
+import {
+  auditInfrastructure,
+  type InfrastructureAction,
+  type InfrastructureAuditSink,
+} from './infrastructure-audit.js';
 import { deprovisionResource } from './deprovision-resource.js';
 
 /** What deleting an environment did to its resources. */
@@ -32,6 +45,17 @@ export interface EnvironmentTeardown {
   /** Stateful resources kept with their data (no `--delete-data`). */
   kept: string[];
   /** What drivers reported: dump files written, what was removed. Never secrets. */
+  messages: string[];
+}
+
+/** What `paved resources rotate-credentials` did. */
+export interface CredentialsRotation {
+  uid: string;
+  /** The deployment that redeployed the workloads with the new credentials. */
+  deployment: number;
+  /** Whether the previous credentials were revoked (only after that deployment succeeded). */
+  revoked: boolean;
+  /** What the driver and the engine reported; never secrets. */
   messages: string[];
 }
 
@@ -357,6 +381,208 @@ export class DeploymentEngine {
       log: (message) => messages.push(message),
     });
     return { uid, messages };
+  }
+
+  /**
+   * `paved resources rotate-credentials`: gives an active resource new credentials in two steps.
+   * The driver sets up the other login with a new password while the current one keeps working;
+   * the new secrets are stored; a deployment redeploys the current workloads unchanged so they
+   * start with them; and only once it succeeded are the previous credentials revoked. When it
+   * fails, nothing is revoked and both logins keep working.
+   *
+   * @throws PavedError CONFLICT (a deployment of the environment is queued or running, nothing
+   *   uses the resource, or the driver is mid-rotation), NOT_FOUND (no such resource, listing the
+   *   environment's resources), INVALID_INPUT (its driver cannot rotate credentials),
+   *   DRIVER_FAILED (the driver failed; what was done is named).
+   */
+  async rotateCredentials(
+    environment: Environment,
+    uid: string,
+    actor: string,
+  ): Promise<CredentialsRotation> {
+    const { store, secrets } = this.#options;
+    const { app, name: env } = environment;
+    const busy = (await store.deployments.listByStatus(['queued', 'running'])).find(
+      (deployment) => deployment.app === app && deployment.env === env,
+    );
+    if (busy !== undefined || [...this.#running.keys()].some((key) => key.startsWith(`${app}\n${env}\n`))) {
+      throw new PavedError(
+        'CONFLICT',
+        `a deployment of ${app}/${env} is ${busy?.status ?? 'running'}${busy === undefined ? '' : ` (number ${busy.number})`}; rotate the credentials of "${uid}" once it has finished (paved deployments list ${app} ${env})`,
+        { details: { app, env, uid, ...(busy === undefined ? {} : { deployment: busy.number }) } },
+      );
+    }
+    const resources = await store.resources.list(app, env);
+    const resource = resources.find((entry) => entry.uid === uid);
+    if (resource === undefined) {
+      throw new PavedError(
+        'NOT_FOUND',
+        `environment ${app}/${env} has no resource "${uid}"; its resources are ${resources.map((entry) => entry.uid).join(', ') || '(none)'} (paved resources list ${app} ${env})`,
+        { details: { app, env, uid } },
+      );
+    }
+    const driver = this.#options.drivers.get(resource.driver);
+    if (driver?.rotateCredentials === undefined || driver.revokePreviousCredentials === undefined) {
+      throw new PavedError(
+        'INVALID_INPUT',
+        driver === undefined
+          ? `resource "${uid}" of ${app}/${env} was made by driver "${resource.driver}", which this server does not have, so its credentials cannot be rotated`
+          : `resource "${uid}" of ${app}/${env} was made by driver "${resource.driver}", which hands out no credentials to rotate; only drivers such as postgres, mysql, redis and amqp rotate credentials`,
+        { details: { app, env, uid, driver: resource.driver } },
+      );
+    }
+    if (resource.status === 'detached') {
+      throw new PavedError(
+        'CONFLICT',
+        `resource "${uid}" of ${app}/${env} is detached: nothing uses it, so there are no workloads to give new credentials; deploy a workload that uses it first, or delete it (paved resources delete ${app} ${env} '${uid}')`,
+        { details: { app, env, uid, status: resource.status } },
+      );
+    }
+    const current = await store.deployments.current(app, env);
+    if (resource.status !== 'ready' || current === undefined) {
+      throw new PavedError(
+        'CONFLICT',
+        `resource "${uid}" of ${app}/${env} is ${resource.status}${current === undefined ? ' and the environment has no succeeded deployment' : ''}; deploy the environment successfully first, then rotate its credentials`,
+        { details: { app, env, uid, status: resource.status } },
+      );
+    }
+    const runtime = await this.runtimeOf(environment);
+    const definition = (await this.#options.definitions()).find(
+      (entry) => entry.name === resource.definition,
+    );
+    const inputs = definition?.inputs ?? { values: {}, secrets: {} };
+    const messages: string[] = [];
+    const request = (stored: ActiveResource): CredentialsRequest => ({
+      resource: {
+        uid: stored.uid,
+        type: stored.type,
+        class: stored.class,
+        id: stored.resId,
+        params: {},
+        metadata: {},
+      },
+      context: {
+        app,
+        env,
+        envType: environment.type,
+        target: { name: environment.target, kind: runtime.kind },
+      },
+      inputs,
+      state: stored.state,
+      secrets:
+        stored.sealedSecrets === undefined
+          ? {}
+          : (JSON.parse(secrets.open(stored.sealedSecrets)) as Record<string, string>),
+      log: (message) => messages.push(message),
+    });
+    const audit = (action: InfrastructureAction, outcome: 'succeeded' | 'failed', details = {}) =>
+      auditInfrastructure(this.#options.audit, {
+        action,
+        app,
+        env,
+        subject: uid,
+        outcome,
+        actor,
+        details: { driver: resource.driver, ...details },
+      });
+    const persist = async (stored: ActiveResource, result: ProvisionResult): Promise<void> => {
+      const { updatedAt: _updatedAt, sealedSecrets: _sealed, ...kept } = stored;
+      await store.resources.put({
+        ...kept,
+        state: result.state,
+        outputs: result.outputs,
+        ...(Object.keys(result.secrets).length === 0
+          ? {}
+          : { sealedSecrets: secrets.seal(JSON.stringify(result.secrets)) }),
+      });
+    };
+    const driverFailed = (step: string, error: unknown, after: string): PavedError => {
+      const reason = error instanceof Error ? error.message : String(error);
+      return new PavedError(
+        error instanceof PavedError && error.code === 'CONFLICT' ? 'CONFLICT' : 'DRIVER_FAILED',
+        `${step} of resource "${uid}" of ${app}/${env} (driver ${resource.driver}) failed: ${reason}; ${after}`,
+        { cause: error, details: { app, env, uid, driver: resource.driver } },
+      );
+    };
+
+    try {
+      const rotated = await driver.rotateCredentials(request(resource), new AbortController().signal);
+      await persist(resource, rotated);
+    } catch (error) {
+      await audit('resource.rotate-credentials', 'failed');
+      throw driverFailed('rotating the credentials', error, 'the current credentials are unchanged');
+    }
+    await audit('resource.rotate-credentials', 'succeeded');
+
+    const deployment = await store.deployments.create({
+      app,
+      env,
+      setId: current.setId,
+      actor,
+      workloads: current.workloads,
+      message: `rotate credentials of ${uid}`,
+      steps: DEPLOYMENT_STEPS.map((name): DeploymentStep => ({ name, status: 'pending' })),
+    });
+    await this.appendEvent(deployment, {
+      level: 'info',
+      type: 'deployment.queued',
+      message: `deployment ${deployment.number} queued by ${actor} to redeploy the workloads with the new credentials of ${uid}`,
+    });
+    this.#kick(app, env);
+    messages.push(
+      `deployment ${deployment.number} redeploys the workloads of ${app}/${env} with the new credentials`,
+    );
+    const finished = await this.#finished(deployment);
+    if (finished.status !== 'succeeded') {
+      messages.push(
+        `deployment ${deployment.number} ${finished.status}${finished.error === undefined ? '' : `: ${finished.error}`}; the previous credentials were NOT revoked, so both the old and the new ones work; fix the deployment and deploy again (paved deployments get ${app} ${env} ${deployment.number})`,
+      );
+      return { uid, deployment: deployment.number, revoked: false, messages };
+    }
+
+    // The deployment re-provisioned the resource; revoke with what it stored last.
+    const latest = (await store.resources.get(app, env, uid)) ?? resource;
+    try {
+      const revoked = await driver.revokePreviousCredentials(request(latest), new AbortController().signal);
+      await persist(latest, revoked);
+    } catch (error) {
+      await audit('resource.revoke-credentials', 'failed', { deployment: deployment.number });
+      throw driverFailed(
+        'revoking the previous credentials',
+        error,
+        `deployment ${deployment.number} succeeded and the workloads use the new credentials, but the previous ones still work`,
+      );
+    }
+    await audit('resource.revoke-credentials', 'succeeded', { deployment: deployment.number });
+    messages.push(`the previous credentials of ${uid} are revoked`);
+    this.#logger.info(
+      { app, env, uid, deployment: deployment.number },
+      'rotated the credentials of a resource',
+    );
+    return { uid, deployment: deployment.number, revoked: true, messages };
+  }
+
+  /** Waits until a deployment has finished, whichever server replica runs it. */
+  async #finished(deployment: Deployment): Promise<Deployment> {
+    const { store } = this.#options;
+    const pollMs = Math.min(this.#options.pollMs ?? POLL_MS, 250);
+    for (;;) {
+      const now = await store.deployments.get(deployment.app, deployment.env, deployment.number);
+      if (now === undefined) {
+        throw new PavedError(
+          'NOT_FOUND',
+          `deployment ${deployment.number} of ${deployment.app}/${deployment.env} is gone (was the environment deleted?)`,
+        );
+      }
+      if (now.status !== 'queued' && now.status !== 'running') return now;
+      if (this.#stopped) {
+        throw new PavedError(
+          'UNAVAILABLE',
+          `the server stopped while deployment ${deployment.number} of ${deployment.app}/${deployment.env} ran; the previous credentials were not revoked`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   }
 
   /** Stores an event and hands it to live followers. Never pass secrets. */

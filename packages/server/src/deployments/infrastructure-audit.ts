@@ -12,7 +12,12 @@ export interface InfrastructureAuditSink {
 }
 
 export type InfrastructureAction =
-  'deployment.provision' | 'deployment.deprovision' | 'deployment.apply' | 'environment.destroy';
+  | 'deployment.provision'
+  | 'deployment.deprovision'
+  | 'deployment.apply'
+  | 'environment.destroy'
+  | 'resource.rotate-credentials'
+  | 'resource.revoke-credentials';
 
 export interface InfrastructureChange {
   action: InfrastructureAction;

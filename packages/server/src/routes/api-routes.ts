@@ -5,6 +5,7 @@ import { definitionRoutes } from './definition-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { envTypeRoutes } from './env-type-routes.js';
 import { environmentRoutes } from './environment-routes.js';
+import { resourceRoutes } from './resource-routes.js';
 import type { AnyRoute } from './route.js';
 import { roleBindingRoutes } from './role-binding-routes.js';
 import { sessionRoutes } from './session-routes.js';
@@ -24,6 +25,7 @@ export function apiRoutes(options: SystemRouteOptions): AnyRoute[] {
     ...environmentRoutes(),
     ...valueRoutes(),
     ...deploymentRoutes(),
+    ...resourceRoutes(),
     ...definitionRoutes(),
     ...targetRoutes(),
     ...sessionRoutes(),

@@ -33,6 +33,7 @@ describe('the command tree', () => {
       'audit verify',
       'deploy',
       'deployments cancel',
+      'deployments diff',
       'deployments get',
       'deployments list',
       'envs create',
@@ -114,6 +115,7 @@ describe('the command tree', () => {
     ['status'],
     ['deployments', 'list'],
     ['deployments', 'get'],
+    ['deployments', 'diff'],
     ['targets', 'list'],
     ['users', 'list'],
     ['users', 'get'],
@@ -334,5 +336,67 @@ describe('credentials through the CLI', () => {
       'Bearer admin-token',
       'Bearer admin-token',
     ]);
+  });
+});
+
+describe('paved deployments diff (against canned answers)', () => {
+  const side = (env: string, number: number) => ({
+    app: 'shop',
+    env,
+    number,
+    setId: `sha256:${'a'.repeat(64)}`,
+  });
+  const DIFF = {
+    from: side('staging', 12),
+    to: side('production', 4),
+    sameSet: false,
+    identical: false,
+    workloads: [
+      {
+        name: 'web',
+        change: 'changed',
+        changes: [{ field: 'containers.main.variables.VERSION', before: '1', after: '2' }],
+      },
+    ],
+    resources: [],
+    notes: [],
+  };
+
+  it('takes APP ENV A B and APP ENVA:A ENVB:B, and prints one line per change; exit 0 with differences', async () => {
+    const requests: FakeRequest[] = [];
+    const answer = () => ({ body: DIFF });
+    const same = await runCli(['deployments', 'diff', 'shop', 'dev', '7', '9'], { answer, requests });
+    const across = await runCli(['deployments', 'diff', 'shop', 'staging:12', 'production:4'], {
+      answer,
+      requests,
+    });
+    expect(requests.map((request) => decodeURIComponent(request.path))).toEqual([
+      '/api/v1/apps/shop/deployments/diff?from=dev:7&to=dev:9',
+      '/api/v1/apps/shop/deployments/diff?from=staging:12&to=production:4',
+    ]);
+    expect(same.code).toBe(0);
+    expect(across.code).toBe(0);
+    expect(across.stdout).toContain('From deployment 12 of shop/staging (set sha256:aaaaaaaaaaaa…)');
+    expect(across.stdout).toContain('~ workload web: containers.main.variables.VERSION 1 → 2');
+  });
+
+  it('prints the structured diff with -o json', async () => {
+    const run = await runCli(['deployments', 'diff', 'shop', 'dev', '7', '9', '-o', 'json'], {
+      answer: () => ({ body: DIFF }),
+    });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(DIFF);
+  });
+
+  it('refuses a side without an environment or number before any request, exit 2', async () => {
+    const requests: FakeRequest[] = [];
+    const answer = () => ({ body: DIFF });
+    const noEnv = await runCli(['deployments', 'diff', 'shop', '7', '9'], { answer, requests });
+    expect(noEnv.code).toBe(2);
+    expect(noEnv.stderr).toContain('"7" names no environment: give ENV:N');
+    const badNumber = await runCli(['deployments', 'diff', 'shop', 'dev', '7', 'x'], { answer, requests });
+    expect(badNumber.code).toBe(2);
+    expect(badNumber.stderr).toContain('"x" is not a deployment number');
+    expect(requests).toEqual([]);
   });
 });

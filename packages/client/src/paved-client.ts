@@ -17,6 +17,7 @@ import type {
   EnvironmentTeardown,
   Deployment,
   DeploymentEvent,
+  DeploymentDiff,
   DeploymentPlan,
   DeploymentRequest,
   DeploymentStreamItem,
@@ -374,6 +375,23 @@ export class PavedClient {
    */
   getDeployment(app: string, env: string, number: number): Promise<Deployment> {
     return this.request<Deployment>('GET', deploymentPath(app, env, number));
+  }
+
+  /**
+   * What differs from one deployment of an app to another, in one environment or across two.
+   * Secret values are never part of it.
+   *
+   * @example
+   * const diff = await client.diffDeployments('shop', { env: 'staging', number: 12 }, { env: 'production', number: 4 });
+   */
+  diffDeployments(
+    app: string,
+    from: { env: string; number: number },
+    to: { env: string; number: number },
+  ): Promise<DeploymentDiff> {
+    return this.request<DeploymentDiff>('GET', `${appPath(app)}/deployments/diff`, {
+      query: { from: `${from.env}:${from.number}`, to: `${to.env}:${to.number}` },
+    });
   }
 
   /**

@@ -272,6 +272,28 @@ export interface DeploymentPlan {
   summary: string;
 }
 
+/** One side of a deployment diff. */
+export interface DeploymentDiffSide {
+  app: string;
+  env: string;
+  number: number;
+  setId: string;
+}
+
+/** `GET /api/v1/apps/{app}/deployments/diff`: what differs from one deployment to another. */
+export interface DeploymentDiff {
+  from: DeploymentDiffSide;
+  to: DeploymentDiffSide;
+  sameSet: boolean;
+  identical: boolean;
+  /** Only the workloads that differ; `changes` is empty for added and removed ones. */
+  workloads: { name: string; change: 'added' | 'removed' | 'changed'; changes: FieldChange[] }[];
+  /** Only the resources that differ, by uid. */
+  resources: { uid: string; change: 'added' | 'removed' | 'changed'; changes: FieldChange[] }[];
+  /** What could not be compared, and why. */
+  notes: string[];
+}
+
 export interface ContainerStatus {
   name: string;
   state: string;

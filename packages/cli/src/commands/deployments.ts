@@ -1,5 +1,5 @@
 import type { Deployment } from '@paved/client';
-import { PavedError } from '@paved/core';
+import { formatDeploymentDiff, PavedError } from '@paved/core';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { followDeployment } from '../follow-deployment.js';
@@ -72,7 +72,20 @@ export function parseDeploymentNumber(text: string): number {
   return Number(text);
 }
 
-/** `paved deployments list | get | cancel`. */
+/** One side of `deployments diff`: `N` (in `env`, when given) or `ENV:N`. */
+export function parseDeploymentRef(text: string, env: string | undefined): { env: string; number: number } {
+  const match = /^([^:]+):(.*)$/.exec(text);
+  if (match !== null) return { env: match[1] as string, number: parseDeploymentNumber(match[2] as string) };
+  if (env === undefined) {
+    throw new PavedError(
+      'INVALID_INPUT',
+      `"${text}" names no environment: give ENV:N (e.g. staging:12), or APP ENV A B to compare two deployments of one environment`,
+    );
+  }
+  return { env, number: parseDeploymentNumber(text) };
+}
+
+/** `paved deployments list | get | cancel | diff`. */
 export function registerDeploymentsCommands(program: Command, context: CliContext): void {
   const deployments = program
     .command('deployments')
@@ -87,7 +100,9 @@ Examples:
   $ paved deployments list shop dev
   $ paved deployments get shop dev 3
   $ paved deployments get shop dev 4 --wait
-  $ paved deployments cancel shop dev 4`,
+  $ paved deployments cancel shop dev 4
+  $ paved deployments diff shop dev 7 9
+  $ paved deployments diff shop staging:12 production:4`,
     );
 
   deployments
@@ -184,6 +199,51 @@ Examples:
           deployment.status === 'cancelled'
             ? `Cancelled deployment ${number} of ${app}/${env}.`
             : `Cancelling deployment ${number} of ${app}/${env} (now ${deployment.status}); follow it with: paved deployments get ${app} ${env} ${number} --wait`,
+        );
+      },
+    );
+  deployments
+    .command('diff')
+    .description('compare two deployments, of one environment or across two')
+    .usage('APP ENV A B | APP ENVA:A ENVB:B [-o json|yaml|table]')
+    .argument('<app>', 'name of the app')
+    .argument('<first>', 'ENV (then A and B are numbers) or ENVA:A')
+    .argument('<second>', 'A (after ENV) or ENVB:B')
+    .argument('[third]', 'B, when the environment was given first')
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Shows what changed from the first deployment to the second: workloads added, removed or changed
+(code, Score file, images and digests, variables, files, ports, limits) and resources added,
+removed or changed (definition, driver, params). Secret values are never shown or compared: a
+secret appears only when it is added or removed.
+
+Exits 0 whether or not the deployments differ (use -o json and .identical to tell); 3 if a
+deployment or environment does not exist; 2 for a malformed ENV:N.
+
+Examples:
+  $ paved deployments diff shop dev 7 9
+  $ paved deployments diff shop staging:12 production:4
+  $ paved deployments diff shop dev 7 9 -o json | jq '.workloads[].name'`,
+    )
+    .action(
+      async (
+        app: string,
+        first: string,
+        second: string,
+        third: string | undefined,
+        options: { output: OutputFormat },
+        command: Command,
+      ) => {
+        const [from, to] =
+          third === undefined
+            ? [parseDeploymentRef(first, undefined), parseDeploymentRef(second, undefined)]
+            : [parseDeploymentRef(second, first), parseDeploymentRef(third, first)];
+        const client = await context.client(command);
+        const diff = await client.diffDeployments(app, from, to);
+        context.print(
+          options.output === 'table' ? formatDeploymentDiff(diff) : renderObject(options.output, diff, []),
         );
       },
     );

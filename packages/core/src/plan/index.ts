@@ -1,2 +1,3 @@
 export * from './diff-workload.js';
 export * from './plan-deployment.js';
+export * from './diff-deployments.js';

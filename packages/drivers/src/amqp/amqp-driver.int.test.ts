@@ -9,12 +9,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CredentialsRequest, DeprovisionRequest, ProvisionRequest, ResourceRef } from '@paved/core';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_NAME_PATTERN } from '../support/shared-names.js';
 import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
 import { startMisbehavingServer } from '../testing/misbehaving-server.js';
+import { sharedServerRequests } from '../testing/shared-server-requests.js';
 import { createAmqpDriver, rabbitPasswordHash, type AmqpState } from './amqp-driver.js';
 
 const API = 'http://127.0.0.1:15672/';
@@ -110,27 +110,11 @@ async function confirmed(
   }
 }
 
-function resource(id: string): ResourceRef {
-  return { uid: `amqp.default#${id}`, type: 'amqp', class: 'default', id, params: {}, metadata: {} };
-}
-function request(app: string, id: string, more: Partial<ProvisionRequest> = {}): ProvisionRequest {
-  return { resource: resource(id), context: conformanceContext({ app }), inputs: INPUTS, ...more };
-}
-function bare(app: string, env = 'dev') {
-  const { dependencies: _d, values: _v, network: _n, ...context } = conformanceContext({ app });
-  return { ...context, env };
-}
-function deprovisionRequest(app: string, id: string, state: unknown): DeprovisionRequest {
-  return { resource: resource(id), context: bare(app), inputs: INPUTS, state, dumpDir };
-}
-function credentialsRequest(
-  app: string,
-  id: string,
-  state: unknown,
-  secrets: Record<string, string>,
-): CredentialsRequest {
-  return { resource: resource(id), context: bare(app), inputs: INPUTS, state, secrets };
-}
+const { resource, request, bare, deprovisionRequest, credentialsRequest } = sharedServerRequests(
+  'amqp',
+  INPUTS,
+  () => dumpDir,
+);
 
 /** A port nothing listens on (fetch refuses some low ports by itself, so not 1). */
 async function closedPort(): Promise<number> {

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import {
-  PavedError,
   type CredentialsRequest,
   type DeprovisionRequest,
   type ProvisionRequest,
@@ -20,14 +19,16 @@ import {
   type ServerRef,
 } from '../support/server-operations.js';
 import {
-  generatePassword,
-  knownPassword,
+  currentCredentials,
   loginName,
   loginSlotsSchema,
-  otherSlot,
+  logRotation,
   parseDriverState,
+  provisionLogin,
   redact,
+  requireProvisionedState,
   requireSecretInputs,
+  startRotation,
   type LoginSlots,
 } from '../support/shared-credentials.js';
 import { checkSharedName, SHARED_NAME_LIMITS, sharedName } from '../support/shared-names.js';
@@ -316,26 +317,14 @@ function stateOf(uid: string, state: unknown): AmqpState | undefined {
 }
 
 function requireState(request: CredentialsRequest): AmqpState {
-  const state = stateOf(request.resource.uid, request.state);
-  if (state !== undefined) return state;
-  throw new PavedError(
-    'CONFLICT',
-    `driver "amqp": resource "${request.resource.uid}" has not been provisioned, so it has no credentials to rotate: deploy it first`,
-    { details: { uid: request.resource.uid } },
-  );
+  return requireProvisionedState(AMQP_DRIVER_ID, request, stateOf);
 }
 
 async function provision(request: ProvisionRequest, signal: AbortSignal): Promise<ProvisionResult> {
   signal.throwIfAborted();
   const previous = stateOf(request.resource.uid, request.previousState);
   const names = namesFor(request, previous);
-  const login: LoginSlots = previous?.login ?? { current: 1 };
-  const user = loginName(names.loginBase, login.current);
-  const kept = knownPassword(request.previousSecrets, user);
-  if (kept === undefined && previous !== undefined) {
-    request.log?.(`the password of "${user}" was not handed back; setting a new one`);
-  }
-  const password = kept ?? generatePassword();
+  const { login, username: user, password } = provisionLogin(request, names.loginBase, previous);
   const where = target(request, [password]);
   const api = new ManagementApi(where, signal);
   await api.checkAdmin();
@@ -394,22 +383,13 @@ async function deprovision(
 async function rotateCredentials(request: CredentialsRequest, signal: AbortSignal): Promise<ProvisionResult> {
   signal.throwIfAborted();
   const state = requireState(request);
-  if (state.login.previous !== undefined) {
-    throw new PavedError(
-      'CONFLICT',
-      `driver "amqp": resource "${request.resource.uid}" is in the middle of a rotation (user "${loginName(state.loginBase, state.login.previous)}" is not revoked yet): ` +
-        'redeploy the workloads, revoke the previous credentials, then rotate again',
-      { details: { uid: request.resource.uid } },
-    );
-  }
+  const { next, password } = startRotation(AMQP_DRIVER_ID, request, state, 'user');
   const names = namesFor(request, state);
-  const next = otherSlot(state.login.current);
-  const password = generatePassword();
   const where = target(request, [password]);
   const api = new ManagementApi(where, signal);
   await api.checkAdmin();
   await ensureUser(api, names.vhost, loginName(names.loginBase, next), password);
-  request.log?.(`new user "${loginName(names.loginBase, next)}"; the previous one works until it is revoked`);
+  logRotation(request, 'user', names.loginBase, next);
   return result(where.config, names, { current: next, previous: state.login.current }, password);
 }
 
@@ -420,15 +400,7 @@ async function revokePreviousCredentials(
   signal.throwIfAborted();
   const state = requireState(request);
   const names = namesFor(request, state);
-  const username = loginName(names.loginBase, state.login.current);
-  const password = knownPassword(request.secrets, username);
-  if (password === undefined) {
-    throw new PavedError(
-      'INVALID_INPUT',
-      `driver "amqp": the secrets given for resource "${request.resource.uid}" are not those of its current user "${username}": pass the secret outputs of the last rotation`,
-      { details: { uid: request.resource.uid } },
-    );
-  }
+  const { password } = currentCredentials(AMQP_DRIVER_ID, request, state, 'user');
   const where = target(request, [password]);
   const previous = state.login.previous;
   if (previous !== undefined) {

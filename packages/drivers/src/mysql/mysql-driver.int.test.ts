@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CredentialsRequest, DeprovisionRequest, ProvisionRequest, ResourceRef } from '@paved/core';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_NAME_PATTERN } from '../support/shared-names.js';
 import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
 import { startMisbehavingServer } from '../testing/misbehaving-server.js';
+import { sharedServerRequests } from '../testing/shared-server-requests.js';
 import {
   createMysqlDriver,
   grantDatabasePattern,
@@ -70,27 +70,11 @@ async function rows(
   return result as Record<string, unknown>[];
 }
 
-function resource(id: string): ResourceRef {
-  return { uid: `mysql.default#${id}`, type: 'mysql', class: 'default', id, params: {}, metadata: {} };
-}
-function request(app: string, id: string, more: Partial<ProvisionRequest> = {}): ProvisionRequest {
-  return { resource: resource(id), context: conformanceContext({ app }), inputs: INPUTS, ...more };
-}
-function bare(app: string) {
-  const { dependencies: _d, values: _v, network: _n, ...context } = conformanceContext({ app });
-  return context;
-}
-function deprovisionRequest(app: string, id: string, state: unknown): DeprovisionRequest {
-  return { resource: resource(id), context: bare(app), inputs: INPUTS, state, dumpDir };
-}
-function credentialsRequest(
-  app: string,
-  id: string,
-  state: unknown,
-  secrets: Record<string, string>,
-): CredentialsRequest {
-  return { resource: resource(id), context: bare(app), inputs: INPUTS, state, secrets };
-}
+const { resource, request, deprovisionRequest, credentialsRequest } = sharedServerRequests(
+  'mysql',
+  INPUTS,
+  () => dumpDir,
+);
 
 const databaseExists = (name: string): Promise<boolean> =>
   admin(

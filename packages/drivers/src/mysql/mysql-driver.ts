@@ -26,13 +26,16 @@ import {
   type ServerRef,
 } from '../support/server-operations.js';
 import {
+  currentCredentials,
   generatePassword,
-  knownPassword,
   loginName,
   loginSlotsSchema,
-  otherSlot,
+  logRotation,
   parseDriverState,
+  provisionLogin,
+  requireProvisionedState,
   requireSecretInputs,
+  startRotation,
   type LoginSlots,
 } from '../support/shared-credentials.js';
 import {
@@ -352,13 +355,7 @@ function stateOf(uid: string, state: unknown): MysqlState | undefined {
 }
 
 function requireState(request: CredentialsRequest): MysqlState {
-  const state = stateOf(request.resource.uid, request.state);
-  if (state !== undefined) return state;
-  throw new PavedError(
-    'CONFLICT',
-    `driver "mysql": resource "${request.resource.uid}" has not been provisioned, so it has no credentials to rotate: deploy it first`,
-    { details: { uid: request.resource.uid } },
-  );
+  return requireProvisionedState(MYSQL_DRIVER_ID, request, stateOf);
 }
 
 async function provision(request: ProvisionRequest, signal: AbortSignal): Promise<ProvisionResult> {
@@ -368,13 +365,7 @@ async function provision(request: ProvisionRequest, signal: AbortSignal): Promis
   const base = target(request, [fresh, request.previousSecrets?.password ?? '']);
   return AdminSession.open(base, signal, async (session) => {
     const names = namesFor(request, previous, session.flavor, base.config.userHost);
-    const login: LoginSlots = previous?.login ?? { current: 1 };
-    const user = loginName(names.loginBase, login.current);
-    const kept = knownPassword(request.previousSecrets, user);
-    if (kept === undefined && previous !== undefined) {
-      request.log?.(`the password of "${user}" was not handed back; setting a new one`);
-    }
-    const password = kept ?? fresh;
+    const { login, username: user, password } = provisionLogin(request, names.loginBase, previous, fresh);
     await session.query(
       `create database "${names.database}"`,
       `CREATE DATABASE IF NOT EXISTS ${session.escapeId(names.database)} CHARACTER SET utf8mb4`,
@@ -501,23 +492,12 @@ async function deprovision(
 async function rotateCredentials(request: CredentialsRequest, signal: AbortSignal): Promise<ProvisionResult> {
   signal.throwIfAborted();
   const state = requireState(request);
-  if (state.login.previous !== undefined) {
-    throw new PavedError(
-      'CONFLICT',
-      `driver "mysql": resource "${request.resource.uid}" is in the middle of a rotation (user "${loginName(state.loginBase, state.login.previous)}" is not revoked yet): ` +
-        'redeploy the workloads, revoke the previous credentials, then rotate again',
-      { details: { uid: request.resource.uid } },
-    );
-  }
-  const password = generatePassword();
+  const { next, password } = startRotation(MYSQL_DRIVER_ID, request, state, 'user');
   const where = target(request, [password]);
-  const next = otherSlot(state.login.current);
   return AdminSession.open(where, signal, async (session) => {
     const names = namesFor(request, state, session.flavor, where.config.userHost);
     await ensureLogin(session, names, loginName(names.loginBase, next), password);
-    request.log?.(
-      `new user "${loginName(names.loginBase, next)}"; the previous one works until it is revoked`,
-    );
+    logRotation(request, 'user', names.loginBase, next);
     return result(where.config, names, { current: next, previous: state.login.current }, password);
   });
 }
@@ -528,15 +508,7 @@ async function revokePreviousCredentials(
 ): Promise<ProvisionResult> {
   signal.throwIfAborted();
   const state = requireState(request);
-  const username = loginName(state.loginBase, state.login.current);
-  const password = knownPassword(request.secrets, username);
-  if (password === undefined) {
-    throw new PavedError(
-      'INVALID_INPUT',
-      `driver "mysql": the secrets given for resource "${request.resource.uid}" are not those of its current user "${username}": pass the secret outputs of the last rotation`,
-      { details: { uid: request.resource.uid } },
-    );
-  }
+  const { password } = currentCredentials(MYSQL_DRIVER_ID, request, state, 'user');
   const where = target(request, [password]);
   return AdminSession.open(where, signal, async (session) => {
     const names = namesFor(request, state, session.flavor, where.config.userHost);

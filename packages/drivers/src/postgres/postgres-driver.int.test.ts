@@ -8,11 +8,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CredentialsRequest, DeprovisionRequest, ProvisionRequest, ResourceRef } from '@paved/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
 import { startMisbehavingServer } from '../testing/misbehaving-server.js';
+import { sharedServerRequests } from '../testing/shared-server-requests.js';
 import { SHARED_NAME_PATTERN } from '../support/shared-names.js';
 import { createPostgresDriver, type PostgresState } from './postgres-driver.js';
 import { scramKeys, scramSha256Verifier } from './scram-verifier.js';
@@ -57,28 +57,11 @@ async function asTenant<T>(
   }
 }
 
-function resource(id: string): ResourceRef {
-  return { uid: `postgres.default#${id}`, type: 'postgres', class: 'default', id, params: {}, metadata: {} };
-}
-
-function request(app: string, id: string, more: Partial<ProvisionRequest> = {}): ProvisionRequest {
-  return { resource: resource(id), context: conformanceContext({ app }), inputs: INPUTS, ...more };
-}
-
-function deprovisionRequest(app: string, id: string, state: unknown): DeprovisionRequest {
-  const { dependencies: _d, values: _v, network: _n, ...context } = conformanceContext({ app });
-  return { resource: resource(id), context, inputs: INPUTS, state, dumpDir };
-}
-
-function credentialsRequest(
-  app: string,
-  id: string,
-  state: unknown,
-  secrets: Record<string, string>,
-): CredentialsRequest {
-  const { dependencies: _d, values: _v, network: _n, ...context } = conformanceContext({ app });
-  return { resource: resource(id), context, inputs: INPUTS, state, secrets };
-}
+const { resource, request, deprovisionRequest, credentialsRequest } = sharedServerRequests(
+  'postgres',
+  INPUTS,
+  () => dumpDir,
+);
 
 /** Whether the SCRAM verifier PostgreSQL stores for `role` was made from `password`. */
 async function storedPasswordIs(role: string, password: string): Promise<boolean> {

@@ -21,14 +21,15 @@ import {
   type ServerRef,
 } from '../support/server-operations.js';
 import {
-  generatePassword,
-  knownPassword,
+  currentCredentials,
   loginName,
   loginSlotsSchema,
-  otherSlot,
+  logRotation,
   parseDriverState,
+  provisionLogin,
+  requireProvisionedState,
   requireSecretInputs,
-  type LoginSlot,
+  startRotation,
   type LoginSlots,
 } from '../support/shared-credentials.js';
 import { checkSharedName, SHARED_NAME_LIMITS, sharedName } from '../support/shared-names.js';
@@ -352,26 +353,14 @@ function stateOf(uid: string, state: unknown): PostgresState | undefined {
 }
 
 function requireState(request: CredentialsRequest): PostgresState {
-  const state = stateOf(request.resource.uid, request.state);
-  if (state !== undefined) return state;
-  throw new PavedError(
-    'CONFLICT',
-    `driver "postgres": resource "${request.resource.uid}" has not been provisioned, so it has no credentials to rotate: deploy it first`,
-    { details: { uid: request.resource.uid } },
-  );
+  return requireProvisionedState(POSTGRES_DRIVER_ID, request, stateOf);
 }
 
 async function provision(request: ProvisionRequest, signal: AbortSignal): Promise<ProvisionResult> {
   signal.throwIfAborted();
   const previous = stateOf(request.resource.uid, request.previousState);
   const names = namesFor(request, previous);
-  const login: LoginSlots = previous?.login ?? { current: 1 };
-  const username = loginName(names.loginBase, login.current);
-  const kept = knownPassword(request.previousSecrets, username);
-  if (kept === undefined && previous !== undefined) {
-    request.log?.(`the password of "${username}" was not handed back; setting a new one`);
-  }
-  const password = kept ?? generatePassword();
+  const { login, username, password } = provisionLogin(request, names.loginBase, previous);
   const where = target(request, [password]);
   await AdminSession.open(where, signal, async (session) => {
     await ensureOwner(session, names.owner);
@@ -468,24 +457,13 @@ async function deprovision(
 async function rotateCredentials(request: CredentialsRequest, signal: AbortSignal): Promise<ProvisionResult> {
   signal.throwIfAborted();
   const state = requireState(request);
-  if (state.login.previous !== undefined) {
-    throw new PavedError(
-      'CONFLICT',
-      `driver "postgres": resource "${request.resource.uid}" is in the middle of a rotation (login "${loginName(state.loginBase, state.login.previous)}" is not revoked yet): ` +
-        'redeploy the workloads, revoke the previous credentials, then rotate again',
-      { details: { uid: request.resource.uid } },
-    );
-  }
+  const { next, password } = startRotation(POSTGRES_DRIVER_ID, request, state, 'login');
   const names = namesFor(request, state);
-  const next: LoginSlot = otherSlot(state.login.current);
-  const password = generatePassword();
   const where = target(request, [password]);
   await AdminSession.open(where, signal, (session) =>
     ensureLogin(session, loginName(names.loginBase, next), names.owner, password),
   );
-  request.log?.(
-    `new login "${loginName(names.loginBase, next)}"; the previous one works until it is revoked`,
-  );
+  logRotation(request, 'login', names.loginBase, next);
   return result(where.config, names, { current: next, previous: state.login.current }, password);
 }
 
@@ -496,15 +474,7 @@ async function revokePreviousCredentials(
   signal.throwIfAborted();
   const state = requireState(request);
   const names = namesFor(request, state);
-  const username = loginName(names.loginBase, state.login.current);
-  const password = knownPassword(request.secrets, username);
-  if (password === undefined) {
-    throw new PavedError(
-      'INVALID_INPUT',
-      `driver "postgres": the secrets given for resource "${request.resource.uid}" are not those of its current login "${username}": pass the secret outputs of the last rotation`,
-      { details: { uid: request.resource.uid } },
-    );
-  }
+  const { password } = currentCredentials(POSTGRES_DRIVER_ID, request, state, 'login');
   const where = target(request, [password]);
   const previous = state.login.previous;
   if (previous !== undefined) {

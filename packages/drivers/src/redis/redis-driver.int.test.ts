@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CredentialsRequest, DeprovisionRequest, ProvisionRequest, ResourceRef } from '@paved/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_NAME_PATTERN } from '../support/shared-names.js';
 import { conformanceContext, describeResourceDriver } from '../testing/describe-resource-driver.js';
 import { startMisbehavingServer } from '../testing/misbehaving-server.js';
+import { sharedServerRequests } from '../testing/shared-server-requests.js';
 import { createRedisDriver, type RedisState } from './redis-driver.js';
 
 const INPUTS = { values: { host: '127.0.0.1', port: 6379 }, secrets: {} };
@@ -58,27 +58,11 @@ const admin = <T>(work: (redis: Redis) => Promise<T>): Promise<T> => using(clien
 const tenant = <T>(secrets: Record<string, string>, work: (redis: Redis) => Promise<T>): Promise<T> =>
   using(client(secrets.username, secrets.password), work);
 
-function resource(id: string): ResourceRef {
-  return { uid: `redis.default#${id}`, type: 'redis', class: 'default', id, params: {}, metadata: {} };
-}
-function request(app: string, id: string, more: Partial<ProvisionRequest> = {}): ProvisionRequest {
-  return { resource: resource(id), context: conformanceContext({ app }), inputs: INPUTS, ...more };
-}
-function bare(app: string, env = 'dev') {
-  const { dependencies: _d, values: _v, network: _n, ...context } = conformanceContext({ app });
-  return { ...context, env };
-}
-function deprovisionRequest(app: string, id: string, state: unknown): DeprovisionRequest {
-  return { resource: resource(id), context: bare(app), inputs: INPUTS, state, dumpDir };
-}
-function credentialsRequest(
-  app: string,
-  id: string,
-  state: unknown,
-  secrets: Record<string, string>,
-): CredentialsRequest {
-  return { resource: resource(id), context: bare(app), inputs: INPUTS, state, secrets };
-}
+const { resource, request, bare, deprovisionRequest, credentialsRequest } = sharedServerRequests(
+  'redis',
+  INPUTS,
+  () => dumpDir,
+);
 const userExists = (name: string): Promise<boolean> =>
   admin(async (redis) => ((await redis.call('ACL', 'USERS')) as string[]).includes(name));
 

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import {
-  PavedError,
   type CredentialsRequest,
   type DeprovisionRequest,
   type ProvisionRequest,
@@ -21,13 +20,15 @@ import {
   type ServerRef,
 } from '../support/server-operations.js';
 import {
-  generatePassword,
-  knownPassword,
+  currentCredentials,
   loginName,
   loginSlotsSchema,
-  otherSlot,
+  logRotation,
   parseDriverState,
+  provisionLogin,
+  requireProvisionedState,
   requireSecretInputs,
+  startRotation,
   type LoginSlots,
 } from '../support/shared-credentials.js';
 import { checkSharedName, SHARED_NAME_LIMITS, sharedName } from '../support/shared-names.js';
@@ -336,26 +337,14 @@ function stateOf(uid: string, state: unknown): RedisState | undefined {
 }
 
 function requireState(request: CredentialsRequest): RedisState {
-  const state = stateOf(request.resource.uid, request.state);
-  if (state !== undefined) return state;
-  throw new PavedError(
-    'CONFLICT',
-    `driver "redis": resource "${request.resource.uid}" has not been provisioned, so it has no credentials to rotate: deploy it first`,
-    { details: { uid: request.resource.uid } },
-  );
+  return requireProvisionedState(REDIS_DRIVER_ID, request, stateOf);
 }
 
 async function provision(request: ProvisionRequest, signal: AbortSignal): Promise<ProvisionResult> {
   signal.throwIfAborted();
   const previous = stateOf(request.resource.uid, request.previousState);
   const names = namesFor(request, previous);
-  const login: LoginSlots = previous?.login ?? { current: 1 };
-  const user = loginName(names.loginBase, login.current);
-  const kept = knownPassword(request.previousSecrets, user);
-  if (kept === undefined && previous !== undefined) {
-    request.log?.(`the password of "${user}" was not handed back; setting a new one`);
-  }
-  const password = kept ?? generatePassword();
+  const { login, username: user, password } = provisionLogin(request, names.loginBase, previous);
   const where = target(request, [password]);
   await AdminSession.open(where, signal, async (session) => {
     await warnIfOpen(session, where.ref, request.log);
@@ -463,23 +452,14 @@ async function deprovision(
 async function rotateCredentials(request: CredentialsRequest, signal: AbortSignal): Promise<ProvisionResult> {
   signal.throwIfAborted();
   const state = requireState(request);
-  if (state.login.previous !== undefined) {
-    throw new PavedError(
-      'CONFLICT',
-      `driver "redis": resource "${request.resource.uid}" is in the middle of a rotation (user "${loginName(state.loginBase, state.login.previous)}" is not revoked yet): ` +
-        'redeploy the workloads, revoke the previous credentials, then rotate again',
-      { details: { uid: request.resource.uid } },
-    );
-  }
+  const { next, password } = startRotation(REDIS_DRIVER_ID, request, state, 'user');
   const names = namesFor(request, state);
-  const next = otherSlot(state.login.current);
-  const password = generatePassword();
   const where = target(request, [password]);
   await AdminSession.open(where, signal, async (session) => {
     await setUser(session, loginName(names.loginBase, next), names.prefix, password);
     await saveAcl(session, where.ref, request.log);
   });
-  request.log?.(`new user "${loginName(names.loginBase, next)}"; the previous one works until it is revoked`);
+  logRotation(request, 'user', names.loginBase, next);
   return result(where.config, names, { current: next, previous: state.login.current }, password);
 }
 
@@ -490,15 +470,7 @@ async function revokePreviousCredentials(
   signal.throwIfAborted();
   const state = requireState(request);
   const names = namesFor(request, state);
-  const username = loginName(names.loginBase, state.login.current);
-  const password = knownPassword(request.secrets, username);
-  if (password === undefined) {
-    throw new PavedError(
-      'INVALID_INPUT',
-      `driver "redis": the secrets given for resource "${request.resource.uid}" are not those of its current user "${username}": pass the secret outputs of the last rotation`,
-      { details: { uid: request.resource.uid } },
-    );
-  }
+  const { password } = currentCredentials(REDIS_DRIVER_ID, request, state, 'user');
   const where = target(request, [password]);
   const previous = state.login.previous;
   if (previous !== undefined) {

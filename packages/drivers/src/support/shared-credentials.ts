@@ -8,7 +8,7 @@
  * come back through `previousSecrets`.
  */
 import { randomInt } from 'node:crypto';
-import { PavedError, type ProvisionRequest } from '@paved/core';
+import { PavedError, type CredentialsRequest, type ProvisionRequest } from '@paved/core';
 import { z } from 'zod';
 
 const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -39,6 +39,18 @@ export function otherSlot(current: LoginSlot): LoginSlot {
 export function loginName(base: string, which: LoginSlot): string {
   return `${base}_${which}`;
 }
+
+/** What every shared-server driver keeps in its state about its logins. */
+export interface LoginState {
+  loginBase: string;
+  login: LoginSlots;
+}
+
+/** What a driver calls its logins in messages: PostgreSQL has login roles, the others users. */
+export type LoginNoun = 'login' | 'user';
+
+/** Parses a driver's stored state: the driver's own `parseDriverState` with its schema. */
+export type StateParser<S> = (uid: string, state: unknown) => S | undefined;
 
 /**
  * Parses the state a driver stored, or returns undefined when there is none (first provisioning,
@@ -100,5 +112,101 @@ export function requireSecretInputs(
     `driver "${driverId}": ${misplaced.map((key) => `"${key}"`).join(', ')} must be given under the definition's inputs.secrets ` +
       `(as { env: NAME } or { file: PATH }), not under inputs.values, where it would be stored and shown in plain text`,
     { details: { driver: driverId, inputs: misplaced } },
+  );
+}
+
+/**
+ * The state of a resource whose credentials are to be rotated or revoked; refuses one that was
+ * never provisioned.
+ */
+export function requireProvisionedState<S>(
+  driverId: string,
+  request: CredentialsRequest,
+  parse: StateParser<S>,
+): S {
+  const state = parse(request.resource.uid, request.state);
+  if (state !== undefined) return state;
+  throw new PavedError(
+    'CONFLICT',
+    `driver "${driverId}": resource "${request.resource.uid}" has not been provisioned, so it has no credentials to rotate: deploy it first`,
+    { details: { uid: request.resource.uid } },
+  );
+}
+
+/** The login a provisioning sets up, and its password. */
+export interface ProvisionedLogin {
+  login: LoginSlots;
+  username: string;
+  password: string;
+}
+
+/**
+ * The current login of a provisioning (the first one of a new resource) with the password handed
+ * back in the previous secret outputs, or a new one (`fresh`, generated unless given) when it was
+ * not, which is logged for a resource provisioned before.
+ */
+export function provisionLogin(
+  request: ProvisionRequest,
+  loginBase: string,
+  previous: LoginState | undefined,
+  fresh?: string,
+): ProvisionedLogin {
+  const login: LoginSlots = previous?.login ?? { current: 1 };
+  const username = loginName(loginBase, login.current);
+  const kept = knownPassword(request.previousSecrets, username);
+  if (kept === undefined && previous !== undefined) {
+    request.log?.(`the password of "${username}" was not handed back; setting a new one`);
+  }
+  return { login, username, password: kept ?? fresh ?? generatePassword() };
+}
+
+/**
+ * Starts a rotation: the other login and a new password for it. Refuses while the previous
+ * rotation is not revoked, which would take away the login the workloads still use.
+ */
+export function startRotation(
+  driverId: string,
+  request: CredentialsRequest,
+  state: LoginState,
+  noun: LoginNoun,
+): { next: LoginSlot; password: string } {
+  if (state.login.previous !== undefined) {
+    throw new PavedError(
+      'CONFLICT',
+      `driver "${driverId}": resource "${request.resource.uid}" is in the middle of a rotation (${noun} "${loginName(state.loginBase, state.login.previous)}" is not revoked yet): ` +
+        'redeploy the workloads, revoke the previous credentials, then rotate again',
+      { details: { uid: request.resource.uid } },
+    );
+  }
+  return { next: otherSlot(state.login.current), password: generatePassword() };
+}
+
+/** Logs the login a rotation made. */
+export function logRotation(
+  request: CredentialsRequest,
+  noun: LoginNoun,
+  loginBase: string,
+  next: LoginSlot,
+): void {
+  request.log?.(`new ${noun} "${loginName(loginBase, next)}"; the previous one works until it is revoked`);
+}
+
+/**
+ * The current login and its password from the secrets given to a revocation, which must be those
+ * of the last rotation.
+ */
+export function currentCredentials(
+  driverId: string,
+  request: CredentialsRequest,
+  state: LoginState,
+  noun: LoginNoun,
+): { username: string; password: string } {
+  const username = loginName(state.loginBase, state.login.current);
+  const password = knownPassword(request.secrets, username);
+  if (password !== undefined) return { username, password };
+  throw new PavedError(
+    'INVALID_INPUT',
+    `driver "${driverId}": the secrets given for resource "${request.resource.uid}" are not those of its current ${noun} "${username}": pass the secret outputs of the last rotation`,
+    { details: { uid: request.resource.uid } },
   );
 }

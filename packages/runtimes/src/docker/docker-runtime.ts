@@ -13,7 +13,8 @@
  *   not in its Docker API), so this is how Kubernetes' pause container does it.
  * - **Instances.** Every create or update starts a new instance (id `<deployment>[-n]`) beside the
  *   old one, waits until it is ready by Paved's own probes, switches the workload's ports to it,
- *   then stops the old one (SIGTERM, SIGKILL after `graceMs`). A failure leaves the old one
+ *   waits until the old one's relayed connections have closed (up to `drainTimeoutMs`), then stops
+ *   it (SIGTERM, SIGKILL after `graceMs`). A failure leaves the old one
  *   serving and removes the new one.
  * - **Ports.** Containers publish their ports on 127.0.0.1 with random host ports only. A workload
  *   port's stable address is an in-process TCP forwarder (`tcp-forwarder.ts`) on the host port the
@@ -90,6 +91,11 @@ export interface DockerRuntimeOptions {
   probeIntervalMs?: number;
   /** SIGTERM → SIGKILL delay when stopping a container. Default 10 s. */
   graceMs?: number;
+  /**
+   * After a switch, how long the old instance may keep finishing the connections it still has
+   * before it gets SIGTERM. Default 30 s.
+   */
+  drainTimeoutMs?: number;
   /** A container without a readiness probe is ready once it has run this long. Default 1 s. */
   minUptimeMs?: number;
   /** Events seen outside `apply()` (restarts, liveness failures, recoveries). */
@@ -134,6 +140,7 @@ export class DockerRuntime implements Runtime {
   readonly #images: ImageResolver;
   readonly #exits: ExitCodes;
   readonly #readinessTimeoutMs: number;
+  readonly #drainTimeoutMs: number;
   readonly #probeIntervalMs: number;
   readonly #minUptimeMs: number;
   readonly #onEvent: EventSink | undefined;
@@ -161,6 +168,7 @@ export class DockerRuntime implements Runtime {
     this.#images = new ImageResolver(docker, this.name, host, options.registries);
     this.#exits = new ExitCodes(docker, this.name);
     this.#readinessTimeoutMs = options.readinessTimeoutMs ?? 60_000;
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.#probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.#minUptimeMs = options.minUptimeMs ?? 1000;
     this.#onEvent = options.onEvent;
@@ -636,9 +644,25 @@ export class DockerRuntime implements Runtime {
         reported: new Map(watch.snapshot?.containers.map((view) => [view.name, view.restartCount])),
         exitedTicks: new Map(),
       };
+      const replaced = [...forwarders.values()].flatMap((forwarder) =>
+        forwarder.target === undefined ? [] : [{ forwarder, target: forwarder.target }],
+      );
       pointForwarders(entry, published);
       this.#workloads.set(key, entry);
       if (previous !== undefined) {
+        // Drain: the old instance gets no new connections now; those it has finish first.
+        const left = await Promise.all(
+          replaced.map(({ forwarder, target }) => forwarder.drain(target, this.#drainTimeoutMs)),
+        );
+        const open = left.reduce((sum, count) => sum + count, 0);
+        if (open > 0) {
+          events({
+            level: 'warn',
+            type: 'workload.drain-timeout',
+            workload: name,
+            message: `the previous instance of workload "${name}" still had ${open} open connection(s) after the drain timeout of ${this.#drainTimeoutMs} ms; stopping it anyway (raise drainTimeoutMs for longer requests)`,
+          });
+        }
         const kept = new Set(forwarders.values());
         await closeForwarders([...previous.forwarders.values()].filter((forwarder) => !kept.has(forwarder)));
         await previous.tick;

@@ -5,6 +5,9 @@
  * ready; connections already open stay with the instance they were made to. The engine publishes
  * container ports on random host ports (never a fixed one that a second environment would collide
  * with); this is what gives them a fixed address across deployments.
+ *
+ * The forwarder counts the connections it relays to each target, so a replacement can wait until
+ * the old instance has none left (its requests in flight have finished) before stopping it.
  */
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -17,6 +20,9 @@ export interface ForwardTarget {
 export class TcpForwarder {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
+  /** `host:port` → relayed connections open to that target. */
+  readonly #open = new Map<string, number>();
+  readonly #drained = new Set<() => void>();
   #target: ForwardTarget | undefined;
   #port = 0;
 
@@ -75,11 +81,49 @@ export class TcpForwarder {
     this.#target = target;
   }
 
+  /** Relayed connections open to `target` now. */
+  openTo(target: ForwardTarget): number {
+    return this.#open.get(targetKey(target)) ?? 0;
+  }
+
+  /**
+   * Resolves once no relayed connection to `target` remains open, or after `timeoutMs`, with the
+   * number still open then. Call it after {@link setTarget} moved new connections elsewhere.
+   */
+  async drain(target: ForwardTarget, timeoutMs: number): Promise<number> {
+    if (this.openTo(target) === 0) return 0;
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.openTo(target) > 0) return;
+        done();
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#drained.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#drained.add(check);
+    });
+    return this.openTo(target);
+  }
+
   /** Stops listening and drops every relayed connection. */
   async close(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #count(target: ForwardTarget, delta: number): void {
+    const key = targetKey(target);
+    const open = (this.#open.get(key) ?? 0) + delta;
+    if (open > 0) {
+      this.#open.set(key, open);
+      return;
+    }
+    this.#open.delete(key);
+    for (const check of [...this.#drained]) check();
   }
 
   #relay(client: Socket, tried?: ForwardTarget): void {
@@ -92,11 +136,17 @@ export class TcpForwarder {
     this.#sockets.add(client);
     this.#sockets.add(upstream);
     let connected = false;
+    let counted = true;
+    this.#count(target, 1);
     const close = (): void => {
       client.destroy();
       upstream.destroy();
       this.#sockets.delete(client);
       this.#sockets.delete(upstream);
+      if (counted) {
+        counted = false;
+        this.#count(target, -1);
+      }
     };
     upstream.once('connect', () => {
       connected = true;
@@ -112,6 +162,10 @@ export class TcpForwarder {
       // more with the target as it is now. Nothing has been sent yet.
       upstream.destroy();
       this.#sockets.delete(upstream);
+      if (counted) {
+        counted = false;
+        this.#count(target, -1);
+      }
       this.#relay(client, target);
     });
     upstream.on('close', () => {
@@ -131,6 +185,10 @@ export function forwarderPortRange(rangeFile = '/proc/sys/net/ipv4/ip_local_port
     // Not Linux: the usual IANA split.
   }
   return ephemeralLow > 21_024 ? [20_000, ephemeralLow - 1] : [10_000, 19_999];
+}
+
+function targetKey(target: ForwardTarget): string {
+  return `${target.host}:${target.port}`;
 }
 
 function sameTarget(a: ForwardTarget, b: ForwardTarget): boolean {

@@ -8,6 +8,11 @@ export interface ForwarderSpec {
   token: string;
   stateFile: string;
   routesFile: string;
+  /**
+   * Where the forwarder keeps {@link ForwarderConnections} up to date, so the runtime can wait for
+   * an old instance's connections to finish before stopping it. Absent in older specs.
+   */
+  connectionsFile?: string;
   /** The stable host ports to own on 127.0.0.1; 0 asks for a free one. */
   ports: { name: string; hostPort: number }[];
 }
@@ -24,4 +29,9 @@ export interface ForwarderState {
 export interface ForwarderRoutes {
   instance: string;
   targets: Record<string, number>;
+}
+
+/** Instance port → relayed connections open to it; written by the forwarder only. */
+export interface ForwarderConnections {
+  open: Record<string, number>;
 }

@@ -4,14 +4,20 @@
  * the instance named in `routes.json`. Instances listen on their own ephemeral ports, so a
  * replacement can start beside the old one; switching is one atomic rewrite of the routes file,
  * read again for every connection whose file changed. Open connections stay with the instance
- * they were made to until it stops. It is separate from the server so that other workloads reach
+ * they were made to until it stops; the forwarder keeps a count of them per instance port in
+ * `connections.json`, so the runtime can let an old instance finish them before stopping it. It is separate from the server so that other workloads reach
  * this one while the server restarts.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { identify } from './process-identity.js';
 import { writeJsonAtomic } from './state-file.js';
-import type { ForwarderRoutes, ForwarderSpec, ForwarderState } from './forwarder-spec.js';
+import type {
+  ForwarderConnections,
+  ForwarderRoutes,
+  ForwarderSpec,
+  ForwarderState,
+} from './forwarder-spec.js';
 
 const specPath = process.argv[2];
 if (specPath === undefined) {
@@ -39,6 +45,30 @@ function currentRoutes(): ForwarderRoutes | undefined {
 }
 
 const sockets = new Set<Socket>();
+const open = new Map<number, number>();
+let reportPending = false;
+function reportConnections(): void {
+  const file = spec.connectionsFile;
+  if (file === undefined || reportPending) return;
+  reportPending = true;
+  // One write per turn of the event loop however many connections opened or closed in it.
+  setImmediate(() => {
+    reportPending = false;
+    const connections: ForwarderConnections = { open: Object.fromEntries(open) };
+    try {
+      writeJsonAtomic(file, connections);
+    } catch {
+      // The runtime then waits until its drain timeout; the relay itself is unaffected.
+    }
+  });
+}
+function count(target: number, delta: number): void {
+  const next = (open.get(target) ?? 0) + delta;
+  if (next > 0) open.set(target, next);
+  else open.delete(target);
+  reportConnections();
+}
+
 function relay(name: string, client: Socket, tried?: number): void {
   const target = currentRoutes()?.targets[name];
   if (target === undefined || target === tried) {
@@ -49,11 +79,19 @@ function relay(name: string, client: Socket, tried?: number): void {
   sockets.add(client);
   sockets.add(upstream);
   let connected = false;
+  let counted = true;
+  count(target, 1);
+  const uncount = (): void => {
+    if (!counted) return;
+    counted = false;
+    count(target, -1);
+  };
   const close = (): void => {
     client.destroy();
     upstream.destroy();
     sockets.delete(client);
     sockets.delete(upstream);
+    uncount();
   };
   upstream.once('connect', () => {
     connected = true;
@@ -69,6 +107,7 @@ function relay(name: string, client: Socket, tried?: number): void {
     // try once more with the routes as they are now. Nothing has been sent yet.
     upstream.destroy();
     sockets.delete(upstream);
+    uncount();
     relay(name, client, target);
   });
   upstream.on('close', () => {
@@ -95,6 +134,7 @@ try {
     process: self,
     ports: Object.fromEntries(bound.map(([name, , port]) => [name, port])),
   };
+  if (spec.connectionsFile !== undefined) writeJsonAtomic(spec.connectionsFile, { open: {} });
   writeJsonAtomic(spec.stateFile, state);
   const shutdown = (): void => {
     for (const [, server] of bound) server.close();

@@ -65,7 +65,12 @@ import {
   type WorkloadStatus,
 } from '@paved/core';
 import type { ResolvedProbe } from '../probes/probe-check.js';
-import type { ForwarderRoutes, ForwarderSpec, ForwarderState } from './forwarder-spec.js';
+import type {
+  ForwarderConnections,
+  ForwarderRoutes,
+  ForwarderSpec,
+  ForwarderState,
+} from './forwarder-spec.js';
 import { freePort } from './free-port.js';
 import { LogFileReader } from './log-file.js';
 import { spawnNodeScript } from './node-script.js';
@@ -86,6 +91,11 @@ export interface ProcessRuntimeOptions {
   logLimitBytes?: number;
   /** SIGTERM → SIGKILL delay when stopping a container. Default 10 s. */
   graceMs?: number;
+  /**
+   * After a switch, how long the old instance may keep finishing the connections the forwarder
+   * still relays to it before it gets SIGTERM. Default 30 s.
+   */
+  drainTimeoutMs?: number;
   clock?: Clock;
   /** How often probes run. Default 1 s. */
   probeIntervalMs?: number;
@@ -143,6 +153,7 @@ export class ProcessRuntime implements Runtime {
   readonly #runAs: { uid: number; gid: number } | undefined;
   readonly #logLimitBytes: number;
   readonly #graceMs: number;
+  readonly #drainTimeoutMs: number;
   readonly #clock: Clock;
   readonly #probeIntervalMs: number;
   readonly #readinessTimeoutMs: number;
@@ -165,6 +176,7 @@ export class ProcessRuntime implements Runtime {
     this.#runAs = options.runAs ?? defaultRunAs();
     this.#logLimitBytes = options.logLimitBytes ?? 10 * 1024 * 1024;
     this.#graceMs = options.graceMs ?? 10_000;
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.#clock = options.clock ?? systemClock;
     this.#probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.#readinessTimeoutMs = options.readinessTimeoutMs ?? 60_000;
@@ -437,6 +449,7 @@ export class ProcessRuntime implements Runtime {
       return { workload: name, action, ok: false, error: `${gate.error}${kept}`, evidence: gate.evidence };
     }
 
+    const oldRoutes = readJson<ForwarderRoutes>(this.#layout.routes(env, name));
     const routes: ForwarderRoutes = { instance: instance.record.id, targets: instance.record.ports };
     writeJsonAtomic(this.#layout.routes(env, name), routes);
     if (switchForwarder) {
@@ -464,6 +477,17 @@ export class ProcessRuntime implements Runtime {
     };
     this.#writeRecord(env, record);
     if (previous !== undefined) {
+      if (!switchForwarder && oldRoutes?.instance === previous.instance) {
+        const open = await this.#drain(env, name, Object.values(oldRoutes.targets));
+        if (open > 0) {
+          events({
+            level: 'warn',
+            type: 'workload.drain-timeout',
+            workload: name,
+            message: `the previous instance of workload "${name}" still had ${open} open connection(s) after the drain timeout of ${this.#drainTimeoutMs} ms; stopping it anyway (raise drainTimeoutMs for longer requests)`,
+          });
+        }
+      }
       await this.#stopInstance(env, name, previous.instance);
       events({
         level: 'info',
@@ -800,6 +824,25 @@ export class ProcessRuntime implements Runtime {
     }
   }
 
+  /**
+   * Waits until the forwarder relays no connection to `ports` (the old instance's), or until the
+   * drain timeout; returns how many were still open then.
+   */
+  async #drain(env: EnvironmentRef, workload: string, ports: number[]): Promise<number> {
+    const file = join(this.#layout.forwarderDir(env, workload), 'connections.json');
+    // The forwarder writes its counts on the event-loop turn after a connection opens; one picked
+    // up just before the routes changed must be in the file before it is trusted.
+    await sleep(100);
+    const deadline = Date.now() + this.#drainTimeoutMs;
+    for (;;) {
+      const connections = readJson<ForwarderConnections>(file);
+      if (connections === undefined) return 0;
+      const open = ports.reduce((sum, port) => sum + (connections.open[String(port)] ?? 0), 0);
+      if (open === 0 || Date.now() >= deadline) return open;
+      await sleep(50);
+    }
+  }
+
   async #startForwarder(
     env: EnvironmentRef,
     workload: string,
@@ -812,6 +855,7 @@ export class ProcessRuntime implements Runtime {
       token,
       stateFile: join(dir, 'state.json'),
       routesFile: this.#layout.routes(env, workload),
+      connectionsFile: join(dir, 'connections.json'),
       ports: Object.entries(hostPorts).map(([name, hostPort]) => ({ name, hostPort })),
     };
     rmSync(spec.stateFile, { force: true });

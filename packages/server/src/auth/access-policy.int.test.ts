@@ -266,6 +266,11 @@ describe('the access-control table, through the API', () => {
         path: appPath('/envs/dev/deployments/1/events'),
         ok: handler404(/^deployment 1 of .* does not exist/),
       },
+      {
+        route: 'GET /api/v1/apps/{app}/deployments/diff',
+        path: appPath('/deployments/diff?from=dev:1&to=prod:1'),
+        ok: handler404(/^deployment 1 of .*\/dev does not exist/),
+      },
       { route: 'GET /api/v1/apps/{app}/envs/{env}/status', path: appPath('/envs/dev/status'), ok: 200 },
       {
         route: 'GET /api/v1/apps/{app}/envs/{env}/workloads/{workload}/logs',

@@ -45,7 +45,14 @@ export class Gateway {
   readonly #store: Store;
   readonly #logger: Logger;
   readonly #refreshMs: number;
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  /**
+   * One upstream connection per request, never kept alive: a workload's stable port is a
+   * forwarder that chooses the instance when a connection opens, so only a fresh connection is
+   * sure to reach the instance that is current now. A kept-alive one would still send new
+   * requests to an old instance after a switch, and fail when it stops. Clients' own connections
+   * to the gateway stay keep-alive.
+   */
+  readonly #agent = new Agent({ keepAlive: false, maxSockets: 256 });
   #table = new RouteTable([]);
   #server: Server | undefined;
   #timer: NodeJS.Timeout | undefined;

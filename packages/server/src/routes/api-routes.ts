@@ -2,6 +2,7 @@ import { refineAccess } from './access-refinements.js';
 import { appRoutes } from './app-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { definitionRoutes } from './definition-routes.js';
+import { deploymentDiffRoutes } from './deployment-diff-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { envTypeRoutes } from './env-type-routes.js';
 import { environmentRoutes } from './environment-routes.js';
@@ -25,6 +26,7 @@ export function apiRoutes(options: SystemRouteOptions): AnyRoute[] {
     ...environmentRoutes(),
     ...valueRoutes(),
     ...deploymentRoutes(),
+    ...deploymentDiffRoutes(),
     ...resourceRoutes(),
     ...definitionRoutes(),
     ...targetRoutes(),

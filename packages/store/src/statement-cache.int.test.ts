@@ -1,3 +1,5 @@
+// An integration test although it needs no server: it loads better-sqlite3, a native module built
+// for the Node that installed it, and the unit project also runs on Node 22.
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withStatementCache } from './statement-cache.js';

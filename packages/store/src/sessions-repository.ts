@@ -3,6 +3,7 @@ import type { SessionTable } from './database.js';
 import { translateViolations } from './database-errors.js';
 import { PavedError } from '@paved/core';
 import { precompiled } from './precompiled-query.js';
+import { revokeCredential, touchCredential } from './revocable-credential.js';
 import { toPrincipal } from './principals-repository.js';
 import { normaliseTimestamp, optional, timestamp, type RepositoryContext } from './repository-context.js';
 import type { Principal, Session, SessionRepository } from './store.js';
@@ -55,27 +56,11 @@ export class KyselySessionRepository implements SessionRepository {
   }
 
   async touch(id: string, at: Date): Promise<void> {
-    await this.#context.db
-      .updateTable('sessions')
-      .set({ last_used_at: timestamp(at) })
-      .where('id', '=', id)
-      .execute();
+    await touchCredential(this.#context, 'sessions', id, at);
   }
 
   async revoke(id: string, at: Date): Promise<boolean> {
-    const result = await this.#context.db
-      .updateTable('sessions')
-      .set({ revoked_at: timestamp(at) })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (result.numUpdatedRows > 0n) return true;
-    const existing = await this.#context.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return existing !== undefined;
+    return revokeCredential(this.#context, 'sessions', id, at);
   }
 
   async revokeAllFor(principalId: string, at: Date): Promise<number> {

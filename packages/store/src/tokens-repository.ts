@@ -3,6 +3,7 @@ import type { Selectable } from 'kysely';
 import type { TokenTable } from './database.js';
 import { translateViolations } from './database-errors.js';
 import { precompiled } from './precompiled-query.js';
+import { revokeCredential, touchCredential } from './revocable-credential.js';
 import { toPrincipal } from './principals-repository.js';
 import { normaliseTimestamp, optional, timestamp, type RepositoryContext } from './repository-context.js';
 import type { Principal, Token, TokenRepository } from './store.js';
@@ -77,11 +78,7 @@ export class KyselyTokenRepository implements TokenRepository {
   }
 
   async touch(id: string, at: Date): Promise<void> {
-    await this.#context.db
-      .updateTable('tokens')
-      .set({ last_used_at: timestamp(at) })
-      .where('id', '=', id)
-      .execute();
+    await touchCredential(this.#context, 'tokens', id, at);
   }
 
   /**
@@ -89,19 +86,7 @@ export class KyselyTokenRepository implements TokenRepository {
    * @returns whether the token exists.
    */
   async revoke(id: string, at: Date): Promise<boolean> {
-    const result = await this.#context.db
-      .updateTable('tokens')
-      .set({ revoked_at: timestamp(at) })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (result.numUpdatedRows > 0n) return true;
-    const existing = await this.#context.db
-      .selectFrom('tokens')
-      .select('id')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return existing !== undefined;
+    return revokeCredential(this.#context, 'tokens', id, at);
   }
 
   /** Oldest first. */

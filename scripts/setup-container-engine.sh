@@ -5,6 +5,14 @@
 #   - local base images, since no image registry is reachable here:
 #       localhost/busybox:paved   a static busybox with its applets linked (sh, httpd, wget, …)
 #       localhost/node-local:20   the host's own node binary and the libraries it links, plus busybox
+#   - the official images the `container` driver's default definitions name, built from the host's
+#     own servers under exactly those names so that they resolve with no pull (labelled
+#     dev.paved.built-from=host; each honours its official image's environment contract through an
+#     entrypoint in scripts/service-images/):
+#       docker.io/library/postgres:15     /usr/lib/postgresql/15 + /usr/share/postgresql/15
+#       docker.io/library/redis:7         redis-server
+#       docker.io/library/mariadb:10.11   mariadbd
+#       docker.io/library/rabbitmq:3      Erlang + RabbitMQ
 #   - a local registry with htpasswd authentication on 127.0.0.1:5001 (user paved-test, password
 #     paved-test-password), listed as insecure so pulls over plain HTTP work.
 #
@@ -120,6 +128,139 @@ build_base_images() {
   rm -rf "$work"
 }
 
+# Copies into the rootfs $1 every library `ldd` lists for the given files (not ELF: nothing).
+copy_libraries_of() {
+  local root=$1 file lib
+  shift
+  for file in "$@"; do
+    [ -f "$file" ] || continue
+    for lib in $(ldd "$file" 2>/dev/null | grep -o '/[^ ]*'); do
+      [ -e "$root$lib" ] && continue
+      mkdir -p "$root$(dirname "$lib")"
+      cp -L "$lib" "$root$lib"
+    done
+  done
+}
+
+# Copies files into the rootfs $1 at the same paths, with every library `ldd` lists for them.
+copy_with_libraries() {
+  local root=$1 file
+  shift
+  for file in "$@"; do
+    mkdir -p "$root$(dirname "$file")"
+    cp -a "$file" "$root$file"
+  done
+  copy_libraries_of "$root" "$@"
+}
+
+# Adds an unprivileged user (uid = gid = $3) named $2 to the rootfs $1, as the official images have.
+add_service_user() {
+  printf '%s:x:%s:%s:%s:%s:/bin/false\n' "$2" "$3" "$3" "$2" "$4" >>"$1/etc/passwd"
+  printf '%s:x:%s:\n' "$2" "$3" >>"$1/etc/group"
+}
+
+SERVICE_IMAGE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/service-images
+
+build_postgres_image() {
+  local work=$1 root=$1/postgres bin=/usr/lib/postgresql/15/bin
+  busybox_rootfs "$root"
+  add_service_user "$root" postgres 999 /var/lib/postgresql
+  copy_with_libraries "$root" "$bin"/* $(find /usr/lib/postgresql/15/lib -name '*.so' ! -name 'llvmjit*')
+  mkdir -p "$root/usr/share/postgresql" "$root/usr/share/zoneinfo" "$root/var/lib/postgresql/data" "$root/var/run/postgresql"
+  cp -a /usr/share/postgresql/15 "$root/usr/share/postgresql/15"
+  cp -a /usr/share/zoneinfo/. "$root/usr/share/zoneinfo/"
+  install -D -m 0755 "$SERVICE_IMAGE_DIR/postgres-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  tar -C "$root" -cf "$work/postgres.tar" .
+  podman import -q \
+    --change "ENV PATH=/usr/local/bin:$bin:/bin" --change 'ENV PGDATA=/var/lib/postgresql/data' \
+    --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'CMD ["postgres"]' \
+    --change 'STOPSIGNAL SIGINT' --change 'EXPOSE 5432' --change 'VOLUME /var/lib/postgresql/data' \
+    --change 'LABEL dev.paved.built-from=host' \
+    "$work/postgres.tar" docker.io/library/postgres:15 >/dev/null
+}
+
+build_redis_image() {
+  local work=$1 root=$1/redis
+  busybox_rootfs "$root"
+  add_service_user "$root" redis 999 /data
+  copy_with_libraries "$root" "$(readlink -f /usr/bin/redis-server)"
+  mkdir -p "$root/usr/local/bin" "$root/data"
+  ln -sf "$(readlink -f /usr/bin/redis-server)" "$root/usr/local/bin/redis-server"
+  install -m 0755 "$SERVICE_IMAGE_DIR/redis-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  tar -C "$root" -cf "$work/redis.tar" .
+  podman import -q \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'WORKDIR /data' \
+    --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'CMD ["redis-server"]' \
+    --change 'EXPOSE 6379' --change 'VOLUME /data' --change 'LABEL dev.paved.built-from=host' \
+    "$work/redis.tar" docker.io/library/redis:7 >/dev/null
+}
+
+build_mariadb_image() {
+  local work=$1 root=$1/mariadb
+  busybox_rootfs "$root"
+  add_service_user "$root" mysql 999 /var/lib/mysql
+  copy_with_libraries "$root" /usr/sbin/mariadbd /usr/bin/mariadb /usr/bin/mariadb-install-db \
+    /usr/bin/my_print_defaults /usr/bin/resolveip $(find /usr/lib/mysql/plugin -name '*.so')
+  mkdir -p "$root/usr/share" "$root/var/lib/mysql" "$root/run/mysqld"
+  cp -a /usr/share/mysql "$root/usr/share/mysql"
+  install -D -m 0755 "$SERVICE_IMAGE_DIR/mariadb-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  tar -C "$root" -cf "$work/mariadb.tar" .
+  podman import -q \
+    --change 'ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/bin' \
+    --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'CMD ["mariadbd"]' \
+    --change 'EXPOSE 3306' --change 'VOLUME /var/lib/mysql' --change 'LABEL dev.paved.built-from=host' \
+    "$work/mariadb.tar" docker.io/library/mariadb:10.11 >/dev/null
+}
+
+build_rabbitmq_image() {
+  local work=$1 root=$1/rabbitmq
+  busybox_rootfs "$root"
+  add_service_user "$root" rabbitmq 999 /var/lib/rabbitmq
+  mkdir -p "$root/usr/lib" "$root/usr/bin" "$root/var/lib/rabbitmq" "$root/var/log/rabbitmq" "$root/etc/rabbitmq"
+  cp -a /usr/lib/erlang /usr/lib/rabbitmq "$root/usr/lib/"
+  ln -s ../lib/erlang/bin/erl "$root/usr/bin/erl"
+  # Only the libraries: the Erlang tree is there already.
+  copy_libraries_of "$root" $(find /usr/lib/erlang -type f \( -name '*.so' -o -perm -u+x \))
+  install -D -m 0755 "$SERVICE_IMAGE_DIR/rabbitmq-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  tar -C "$root" -cf "$work/rabbitmq.tar" .
+  podman import -q \
+    --change 'ENV PATH=/usr/local/bin:/usr/lib/rabbitmq/bin:/usr/bin:/bin' \
+    --change 'ENV RABBITMQ_LOGS=-' --change 'ENV HOME=/var/lib/rabbitmq' \
+    --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'CMD ["rabbitmq-server"]' \
+    --change 'EXPOSE 5672' --change 'VOLUME /var/lib/rabbitmq' --change 'LABEL dev.paved.built-from=host' \
+    "$work/rabbitmq.tar" docker.io/library/rabbitmq:3 >/dev/null
+}
+
+# The official images of the `container` driver's default definitions, built from the host's own
+# servers when the engine lacks them; one that cannot be built is reported and the others go on.
+build_service_images() {
+  local name built=() work
+  export SERVICE_IMAGE_DIR
+  export -f busybox_rootfs add_service_user copy_libraries_of copy_with_libraries \
+    build_postgres_image build_redis_image build_mariadb_image build_rabbitmq_image
+  local -A builders=(
+    [docker.io/library/postgres:15]=build_postgres_image
+    [docker.io/library/redis:7]=build_redis_image
+    [docker.io/library/mariadb:10.11]=build_mariadb_image
+    [docker.io/library/rabbitmq:3]=build_rabbitmq_image
+  )
+  for name in "${!builders[@]}"; do
+    image_exists "$name" && continue
+    [ "$may_change" = yes ] || { missing+=("image $name (built from the host's servers)"); continue; }
+    work=$(mktemp -d)
+    # A bash of its own, so that errexit stops a build at its first failure (this script runs
+    # these steps in an && chain, where errexit is ignored) instead of importing a broken image.
+    if bash -euo pipefail -c '"$@"' build "${builders[$name]}" "$work"; then
+      built+=("$name")
+    else
+      missing+=("image $name: building it from the host's servers failed (see the output above)")
+    fi
+    rm -rf "$work"
+  done
+  [ ${#built[@]} -eq 0 ] && say "service images for the container driver are there" || say "built ${built[*]} from the host's servers"
+  return 0
+}
+
 registry_answers() {
   curl -s --max-time 3 -o /dev/null -w '%{http_code}' "http://$PAVED_REGISTRY/v2/" 2>/dev/null | grep -q 401
 }
@@ -153,4 +294,4 @@ YAML
   return 1
 }
 
-install_engine_packages && configure_podman && start_engine_api && build_base_images && start_registry || true
+install_engine_packages && configure_podman && start_engine_api && build_base_images && build_service_images && start_registry || true

@@ -23,6 +23,7 @@ describe('the command tree', () => {
 
   it('has the grammar of the contracts for what exists now', () => {
     expect(leaves.map((path) => path.join(' ')).sort()).toEqual([
+      'admin rotate-master-key',
       'apply',
       'apps create',
       'apps delete',
@@ -41,9 +42,11 @@ describe('the command tree', () => {
       'envs get',
       'envs list',
       'export',
+      'gateway',
       'login',
       'logout',
       'logs',
+      'promote',
       'resources definitions delete',
       'resources definitions get',
       'resources definitions list',
@@ -54,6 +57,7 @@ describe('the command tree', () => {
       'roles grant',
       'roles list',
       'roles revoke',
+      'rollback',
       'score validate',
       'server',
       'status',

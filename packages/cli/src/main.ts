@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { CliContext, DEFAULT_DATA_DIR, DEFAULT_URL, processIo } from './cli-context.js';
 import type { CliIo } from './cli-context.js';
+import { registerAdminCommands } from './commands/admin.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerAuditCommands } from './commands/audit.js';
@@ -11,10 +12,13 @@ import { registerEnvsCommands } from './commands/envs.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerLogsCommand } from './commands/logs.js';
+import { registerPromoteCommand } from './commands/promote.js';
 import { registerResourcesCommands } from './commands/resources.js';
+import { registerRollbackCommand } from './commands/rollback.js';
 import { registerRolesCommands } from './commands/roles.js';
 import { registerScoreCommands } from './commands/score.js';
 import { registerServerCommand } from './commands/server.js';
+import { registerGatewayCommand } from './commands/gateway.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerTeamsCommands } from './commands/teams.js';
 import { registerTokensCommands } from './commands/tokens.js';
@@ -95,6 +99,7 @@ Run "paved COMMAND --help" for each command's flags and examples.`,
     );
 
   registerServerCommand(program, context);
+  registerGatewayCommand(program, context);
   registerScoreCommands(program, context);
   registerAppsCommands(program, context);
   registerEnvsCommands(program, context);
@@ -103,6 +108,8 @@ Run "paved COMMAND --help" for each command's flags and examples.`,
   registerStatusCommand(program, context);
   registerLogsCommand(program, context);
   registerDeploymentsCommands(program, context);
+  registerRollbackCommand(program, context);
+  registerPromoteCommand(program, context);
   registerResourcesCommands(program, context);
   registerApplyCommand(program, context);
   registerExportCommand(program, context);
@@ -114,6 +121,7 @@ Run "paved COMMAND --help" for each command's flags and examples.`,
   registerTokensCommands(program, context);
   registerRolesCommands(program, context);
   registerAuditCommands(program, context);
+  registerAdminCommands(program, context);
   return program;
 }
 

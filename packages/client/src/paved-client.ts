@@ -20,6 +20,7 @@ import type {
   DeploymentDiff,
   DeploymentPlan,
   DeploymentRequest,
+  DeploymentSet,
   DeploymentStreamItem,
   Environment,
   EnvironmentStatus,
@@ -392,6 +393,61 @@ export class PavedClient {
     return this.request<DeploymentDiff>('GET', `${appPath(app)}/deployments/diff`, {
       query: { from: `${from.env}:${from.number}`, to: `${to.env}:${to.number}` },
     });
+  }
+
+  /**
+   * Rolls an environment back to deployment `number`: a new deployment of exactly its set, with
+   * the app's and the environment's values restored to the versions it pinned. Only a succeeded
+   * deployment can be rolled back to; data is never touched.
+   *
+   * @example
+   * const deployment = await client.rollback('shop', 'dev', 7, { message: 'bad release' });
+   */
+  rollback(
+    app: string,
+    env: string,
+    number: number,
+    options: { message?: string } = {},
+  ): Promise<Deployment> {
+    return this.request<Deployment>('POST', `${envPath(app, env)}/rollback`, {
+      body: { deployment: number, ...options },
+    });
+  }
+
+  /**
+   * Deploys the set environment `from` runs now to environment `to`, with `to`'s own values and
+   * definitions.
+   *
+   * @example
+   * const deployment = await client.promote('shop', { from: 'staging', to: 'production' });
+   */
+  promote(app: string, options: { from: string; to: string; message?: string }): Promise<Deployment> {
+    const { to, ...body } = options;
+    return this.request<Deployment>('POST', `${envPath(app, to)}/promote`, {
+      body: { ...body, plan: false },
+    });
+  }
+
+  /**
+   * What promoting `from` to `to` would change; nothing is created.
+   *
+   * @example
+   * const plan = await client.planPromotion('shop', { from: 'staging', to: 'production' }); // plan.summary
+   */
+  planPromotion(app: string, options: { from: string; to: string }): Promise<DeploymentPlan> {
+    return this.request<DeploymentPlan>('POST', `${envPath(app, options.to)}/promote`, {
+      body: { from: options.from, plan: true },
+    });
+  }
+
+  /**
+   * A deployment set: the workloads a deployment's `setId` names.
+   *
+   * @example
+   * const set = await client.getDeploymentSet('shop', deployment.setId);
+   */
+  getDeploymentSet(app: string, setId: string): Promise<DeploymentSet> {
+    return this.request<DeploymentSet>('GET', `${appPath(app)}/sets/${segment(setId)}`);
   }
 
   /**

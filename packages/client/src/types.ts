@@ -107,6 +107,8 @@ export interface ValueChange {
   value?: string;
   actor: string;
   at: string;
+  /** Why the version was written when not by hand, e.g. restored by a rollback. */
+  note?: string;
 }
 
 /** Where values live: an app, or one environment of it. */
@@ -219,6 +221,31 @@ export interface Deployment {
   error?: string;
   /** Names of every workload the environment runs after this deployment. */
   workloads?: string[];
+  /** The values versions (app-level, environment-level) pinned at submit; its run used these. */
+  valuesVersions?: { app: number; env: number };
+  /** The resource definition (name, version) matched per resource uid, once the graph was built. */
+  definitions?: { uid: string; name: string; version: number }[];
+}
+
+/** An app's immutable workload set, by content hash (`GET /api/v1/apps/{app}/sets/{setId}`). */
+export interface DeploymentSet {
+  app: string;
+  /** `sha256:<hex>`; a deployment's `setId`. */
+  id: string;
+  createdAt: string;
+  createdBy: string;
+  workloads: {
+    name: string;
+    file: string;
+    /** The Score file as uploaded. */
+    score: string;
+    /** Container → build-context hash. */
+    contexts: Record<string, string>;
+    /** Container → image override. */
+    images: Record<string, string>;
+    /** Path → size in bytes of files read with `source:`. */
+    fileSources: Record<string, number>;
+  }[];
 }
 
 /** One event of a deployment's progress, as `GET …/deployments/{n}/events` streams them. */
@@ -270,6 +297,8 @@ export interface DeploymentPlan {
   workloads: WorkloadPlan[];
   resources: ResourcePlan[];
   summary: string;
+  /** Nothing to create, update, delete or detach: deploying this restarts nothing. */
+  noChanges: boolean;
 }
 
 /** One side of a deployment diff. */
@@ -298,13 +327,19 @@ export interface ContainerStatus {
   name: string;
   state: string;
   restarts: number;
+  /** How its last run ended. */
   exitCode?: number;
+  probeFailures?: number;
+  /** The last failed readiness or liveness check. */
+  lastProbeFailure?: { probe: string; status: string; at: string };
 }
 
 export interface WorkloadStatus {
   name: string;
   state: 'starting' | 'running' | 'ready' | 'failed' | 'stopped';
   ready: boolean;
+  /** The deployment that started the instance running now. */
+  deployment?: number;
   /** Every URL a route gives the workload. */
   endpoints: string[];
   containers: ContainerStatus[];

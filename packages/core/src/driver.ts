@@ -3,6 +3,7 @@
  * driver passes the same conformance suite (`packages/drivers/src/testing/describe-resource-driver.ts`).
  */
 import type { ZodType } from 'zod';
+import type { ResourceContainers } from './resource-containers.js';
 
 export interface ResourceRef {
   /** Stable identity within the environment: `<type>.<class>#<id>`. */
@@ -32,6 +33,11 @@ export interface ProvisionContext {
   values: Record<string, { value: string; secret: boolean }>;
   /** Outputs of the resources this one depends on, by their resource name. */
   dependencies: Record<string, { outputs: Record<string, unknown>; secrets: Record<string, string> }>;
+  /**
+   * Server containers of their own for resources (the `container` driver), when the target can
+   * run them (docker targets); absent elsewhere.
+   */
+  containers?: ResourceContainers;
 }
 
 /** How one workload is reached from the other workloads of its environment. */
@@ -114,8 +120,19 @@ export interface ResourceDriver {
   readonly id: string;
   /** Schema of the driver inputs (values and secrets together, secrets by key). */
   readonly inputs: ZodType;
+  /**
+   * Inputs that must be given as secrets (an admin password): `paved apply` refuses a definition
+   * giving one among its plain values, where it would be stored and shown in plain text.
+   */
+  readonly secretInputs?: readonly string[];
   /** Whether what it provisions holds data (never deprovisioned by a deploy, rollback or prune). */
   readonly stateful?: boolean;
+  /**
+   * `provision` touches nothing outside the process and its result depends only on the request
+   * (values, names, the network): a plan (`deploy --plan`) calls it to show the outputs a deploy
+   * would give, so a changed value shows in the plan instead of the last provisioning's.
+   */
+  readonly pure?: boolean;
   /** Idempotent: called again with `previousState`, it converges instead of creating twice. */
   provision(request: ProvisionRequest, signal: AbortSignal): Promise<ProvisionResult>;
   /**

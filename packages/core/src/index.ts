@@ -3,6 +3,7 @@ export * from './clock.js';
 export * from './names.js';
 export type * from './runtime.js';
 export type * from './driver.js';
+export type * from './resource-containers.js';
 export * from './score/index.js';
 export * from './placeholders/placeholders.js';
 export * from './rbac/index.js';

@@ -3,6 +3,7 @@
  * a Docker/Podman engine, a Kubernetes cluster). Every Runtime passes the same conformance suite
  * (`packages/runtimes/src/testing/describe-runtime.ts`).
  */
+import type { ResourceContainers } from './resource-containers.js';
 import type { HttpProbe, Probe } from './score/types.js';
 
 export type RuntimeKind = 'process' | 'docker' | 'kubernetes';
@@ -48,6 +49,8 @@ export interface RenderedContainer {
   context?: { dir: string; hash: string };
   command?: string[];
   args?: string[];
+  /** `command.<i>` / `args.<i>` of the arguments that received a secret output: never shown. */
+  secretArguments?: string[];
   /** Final environment, secret values included; `secretVariables` names the ones never to log. */
   variables: Record<string, string>;
   secretVariables: string[];
@@ -101,6 +104,11 @@ export interface RuntimeEvent {
   workload?: string;
   container?: string;
   message: string;
+  /**
+   * Set on events a runtime sees outside `apply()` (restarts, failed liveness probes): the
+   * environment and the deployment whose instance it concerns, so the server can record them.
+   */
+  source?: { app: string; env: string; deployment: number };
 }
 
 export type EventSink = (event: RuntimeEvent) => void;
@@ -145,6 +153,8 @@ export interface ContainerStatus {
   image?: string;
   /** Liveness/readiness probe failures counted since the instance started. */
   probeFailures?: number;
+  /** The last failed readiness or liveness check: the probe, its answer, when (ISO 8601). */
+  lastProbeFailure?: { probe: string; status: string; at: string };
 }
 
 export interface LogOptions {
@@ -189,6 +199,8 @@ export interface Runtime {
   destroy(env: EnvironmentRef, options?: DestroyOptions): Promise<void>;
   /** Stop supervising (server shutdown); running workloads keep running. */
   close?(): Promise<void>;
+  /** Dedicated server containers for resources, on targets that run containers (see `ProvisionContext.containers`). */
+  readonly resourceContainers?: ResourceContainers;
 }
 
 export type { HttpProbe, Probe };

@@ -1,6 +1,8 @@
 import type { ResourceDefinition, ResourceDriver } from '@paved/core';
 import { createAmqpDriver } from './amqp/amqp-driver.js';
 import { createCommandDriver } from './command/command-driver.js';
+import { createContainerDriver } from './container/container-driver.js';
+import { CONTAINER_IMAGES, type ContainerServerType } from './container/container-servers.js';
 import { createDnsDriver } from './dns/dns-driver.js';
 import { createEchoDriver } from './echo/echo-driver.js';
 import { createEnvironmentDriver } from './environment/environment-driver.js';
@@ -31,6 +33,7 @@ export function builtinDrivers(): Map<string, ResourceDriver> {
     createTemplateDriver(),
     createWebhookDriver(),
     createCommandDriver(),
+    createContainerDriver(),
   ];
   return new Map(drivers.map((driver) => [driver.id, driver]));
 }
@@ -46,10 +49,40 @@ export const BUILTIN_RESOURCE_TYPES = [
 ] as const;
 
 /**
- * The fallback definitions for the built-in types: they match every app and environment (class
- * `default`) and give way to any matching definition the platform team applies.
+ * The stateful types that get a server of their own (driver `container`) by default on docker
+ * targets, as score-compose does; on other targets they need a definition.
+ */
+export const CONTAINER_DEFAULT_TYPES = [
+  'postgres',
+  'mysql',
+  'redis',
+  'amqp',
+] as const satisfies readonly ContainerServerType[];
+
+/**
+ * The fallback definitions: the built-in types on every target, and dedicated server containers
+ * on docker targets. They match every app and environment (class `default`) and give way to any
+ * matching definition the platform team applies.
  */
 export function defaultDefinitions(): ResourceDefinition[] {
+  return [...builtinTypeDefinitions(), ...containerDefinitions()];
+}
+
+function containerDefinitions(): ResourceDefinition[] {
+  return CONTAINER_DEFAULT_TYPES.map((type) => ({
+    name: `default-${type}`,
+    version: 1,
+    type,
+    driver: 'container',
+    inputs: { values: { image: CONTAINER_IMAGES[type] }, secrets: {} },
+    criteria: [],
+    fallback: true,
+    stateful: true,
+    targetKinds: ['docker'],
+  }));
+}
+
+function builtinTypeDefinitions(): ResourceDefinition[] {
   return BUILTIN_RESOURCE_TYPES.map((type) => ({
     name: `default-${type}`,
     version: 1,

@@ -19,3 +19,5 @@ export * from './mysql/mysql-driver.js';
 export * from './redis/redis-driver.js';
 export * from './amqp/amqp-driver.js';
 export * from './support/shared-names.js';
+export * from './container/container-driver.js';
+export { CONTAINER_IMAGES, type ContainerServerType } from './container/container-servers.js';

@@ -15,6 +15,8 @@ import { createLogger } from './observability/logger.js';
 import { apiRoutes } from './routes/api-routes.js';
 import { toHonoPath } from './routes/route.js';
 import { RouteRegistry } from './routes/route-registry.js';
+import type { MasterKeyFiles } from './secrets/master-key-files.js';
+import { MasterKeyRotation } from './secrets/master-key-rotation.js';
 import { SecretBox } from './secrets/secret-box.js';
 import type { ContextStore } from './contexts/context-store.js';
 import type { DeploymentEngine } from './deployments/deployment-engine.js';
@@ -26,6 +28,8 @@ export interface CreateServerDeps {
   store: Store;
   /** The 32-byte key that wraps the data keys of secret values (`<data-dir>/master.key`). */
   masterKey: Uint8Array;
+  /** The master-key files of the data directory, for `paved admin rotate-master-key`. */
+  masterKeyFiles?: MasterKeyFiles;
   clock?: Clock;
   logger?: Logger;
   /** The runtime of the built-in `process` target; without it, deploying there is unavailable. */
@@ -99,6 +103,16 @@ export function createServer(deps: CreateServerDeps): PavedServer {
     audit: new AuditLog(deps.store, logger),
     loginLimiter: new LoginLimiter(deps.store, deps.clock ?? systemClock, deps.loginLimits),
     sessionTtlSeconds: deps.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS,
+    ...(deps.masterKeyFiles === undefined
+      ? {}
+      : {
+          masterKeyRotation: new MasterKeyRotation({
+            store: deps.store,
+            box: secrets,
+            files: deps.masterKeyFiles,
+            logger,
+          }),
+        }),
   };
   const built = deps.deployments?.(base);
   const context: ServerContext = {

@@ -7,6 +7,13 @@ export {
   type RunningServer,
 } from './start-server.js';
 export {
+  startGateway,
+  SEPARATE_GATEWAY_REFRESH_MS,
+  type GatewayProcessOptions,
+  type RunningGateway,
+} from './gateway/start-gateway.js';
+export { DEFAULT_GATEWAY_PORT } from './gateway/gateway.js';
+export {
   ensureAdministrator,
   ensureDataDir,
   loadOrCreateMasterKey,

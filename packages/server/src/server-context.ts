@@ -7,6 +7,7 @@ import type { ContextStore } from './contexts/context-store.js';
 import type { DeploymentEngine } from './deployments/deployment-engine.js';
 import type { HttpMetrics } from './observability/http-metrics.js';
 import type { RouteRegistry } from './routes/route-registry.js';
+import type { MasterKeyRotation } from './secrets/master-key-rotation.js';
 import type { SecretBox } from './secrets/secret-box.js';
 import type { TargetRuntimes } from './targets/target-runtimes.js';
 
@@ -33,4 +34,6 @@ export interface ServerContext {
   readonly deployments?: DeploymentEngine;
   /** Uploaded build contexts; absent like `deployments`. */
   readonly contexts?: ContextStore;
+  /** Rotates the master key; absent when the server has no data directory (some tests). */
+  readonly masterKeyRotation?: MasterKeyRotation;
 }

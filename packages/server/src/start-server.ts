@@ -18,8 +18,10 @@ import { ensureAdministrator, ensureDataDir, loadOrCreateMasterKey } from './boo
 import { ContextStore } from './contexts/context-store.js';
 import { createServer } from './create-server.js';
 import { DeploymentEngine } from './deployments/deployment-engine.js';
+import { runtimeEventRecorder } from './deployments/runtime-events.js';
 import { DEFAULT_GATEWAY_PORT, Gateway } from './gateway/gateway.js';
 import { platformDefinitions } from './platform/platform-definitions.js';
+import { MasterKeyFiles } from './secrets/master-key-files.js';
 import { createLogger } from './observability/logger.js';
 import { detectDockerHost } from './targets/docker-host.js';
 import type { RuntimeFactories, TargetRuntimes } from './targets/target-runtimes.js';
@@ -43,6 +45,12 @@ export interface ServerOptions {
   clock?: Clock;
   /** Port of the gateway that serves apps' routes (on `host`); 7080 by default, 0 for any free port. */
   gatewayPort?: number;
+  /**
+   * `embedded` (default): the gateway runs in this process on `gatewayPort`. `separate`: a
+   * `paved gateway` process serves the routes on `gatewayPort` (not 0), which this server only
+   * uses for the endpoints it shows; restarting this server then drops no app traffic.
+   */
+  gateway?: 'embedded' | 'separate';
   /**
    * Where the process target copies build contexts for its workloads; must lie outside the data
    * directory. Default: `<tmpdir>/paved-<hash of the data directory>/work`.
@@ -79,6 +87,8 @@ export interface RunningServer {
   url: string;
   /** The URL of the gateway serving apps' routes, e.g. `http://127.0.0.1:7080`. */
   gatewayUrl: string;
+  /** Whether that gateway runs in this process or is a separate `paved gateway`. */
+  gateway: 'embedded' | 'separate';
   close(): Promise<void>;
 }
 
@@ -110,9 +120,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     stateDir: join(dataDir, 'runtime', 'process'),
     workDir: options.workDir ?? defaultWorkDir(dataDir),
     ...options.processTarget,
-    onEvent: (event) => logger.info({ workload: event.workload, type: event.type }, event.message),
+    onEvent: runtimeEventRecorder({ logger, engine: () => engine, target: 'process' }),
   });
-  const gateway = new Gateway({ store, logger });
+  const separateGateway = options.gateway === 'separate';
+  if (separateGateway && options.gatewayPort === 0) {
+    await store.close();
+    throw new PavedError(
+      'INVALID_INPUT',
+      'with a separate gateway, --gateway-port names the port "paved gateway" listens on and cannot be 0; give that port',
+    );
+  }
+  const gateway = separateGateway ? undefined : new Gateway({ store, logger });
   let gatewayPort = options.gatewayPort ?? DEFAULT_GATEWAY_PORT;
   let engine: DeploymentEngine | undefined;
   let targets: TargetRuntimes | undefined;
@@ -124,6 +142,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const { app, context } = createServer({
       store,
       masterKey,
+      masterKeyFiles: new MasterKeyFiles(dataDir),
       logger,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.metricsPublic === undefined ? {} : { metricsPublic: options.metricsPublic }),
@@ -135,8 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             host: target.host,
             registries: target.registries,
             ...options.dockerTarget,
-            onEvent: (event) =>
-              logger.info({ target: target.name, workload: event.workload, type: event.type }, event.message),
+            onEvent: runtimeEventRecorder({ logger, engine: () => engine, target: target.name }),
           }),
       },
       ...(dockerHost === undefined ? {} : { dockerHost }),
@@ -151,7 +169,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           drivers: builtinDrivers(),
           definitions: () => platformDefinitions(store, context.secrets),
           contexts,
-          gateway: { port: () => gatewayPort, routesChanged: () => gateway.refresh() },
+          gateway: { port: () => gatewayPort, routesChanged: async () => gateway?.refresh() },
           audit: context.audit,
           dumpDir: (app, env) => join(dataDir, 'dumps', app, env),
         });
@@ -159,6 +177,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
     });
     targets = context.targets;
+    // A rotation a crash interrupted is finished before anything opens a secret.
+    await context.masterKeyRotation?.resume();
     logger.info(
       { dockerHost: dockerHost ?? null },
       dockerHost === undefined
@@ -189,11 +209,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     try {
       await ensureAdministrator(store, { dataDir, url, logger });
-      gatewayPort = await gateway.listen(host, gatewayPort);
+      if (gateway !== undefined) gatewayPort = await gateway.listen(host, gatewayPort);
       await engine?.start();
     } catch (error) {
       await new Promise((done) => server.close(done));
-      await gateway.close();
+      await gateway?.close();
       throw error;
     }
     const gatewayUrl = urlOf(host, gatewayPort);
@@ -203,11 +223,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return {
       url,
       gatewayUrl,
+      gateway: separateGateway ? 'separate' : 'embedded',
       close: () =>
         (closing ??= (async () => {
           // Running stages stop at their next safe point; workloads keep running.
           await engine?.close();
-          await gateway.close();
+          await gateway?.close();
           await new Promise<void>((done, fail) => {
             server.close((error) => (error === undefined ? done() : fail(error)));
             // Keep-alive connections would hold close() open until they time out.

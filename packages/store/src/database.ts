@@ -46,6 +46,8 @@ export interface ValueVersionTable {
   version: number;
   actor: string;
   created_at: string;
+  /** Why the version was written when not by hand, e.g. restored by a rollback (0006). */
+  note: string | null;
 }
 
 /** One row per key set or unset in a version. */
@@ -114,6 +116,19 @@ export interface DeploymentTable {
   graph: string | null;
   rendered: string | null;
   sealed_runtime_spec: string | null;
+  /** The values versions pinned at submit (0006); NULL for deployments recorded before. */
+  app_values_version: number | null;
+  env_values_version: number | null;
+}
+
+/** One immutable workload set of an app, keyed by its content hash (0006). */
+export interface DeploymentSetTable {
+  app: string;
+  set_id: string;
+  /** The workloads as JSON text, as the first deployment of the set submitted them. */
+  workloads: string;
+  created_at: string;
+  created_by: string;
 }
 
 export interface DeploymentEventTable {
@@ -281,6 +296,7 @@ export interface Database {
   tokens: TokenTable;
   role_grants: RoleGrantTable;
   deployments: DeploymentTable;
+  deployment_sets: DeploymentSetTable;
   deployment_events: DeploymentEventTable;
   active_resources: ActiveResourceTable;
   port_allocations: PortAllocationTable;

@@ -108,7 +108,7 @@ async function latestRow(
     .executeTakeFirst();
 }
 
-function toDefinition(row: Selectable<ResourceDefinitionTable>): StoredResourceDefinition {
+export function toDefinition(row: Selectable<ResourceDefinitionTable>): StoredResourceDefinition {
   const what = `resource definition "${row.name}" version ${row.version}`;
   const className = optional(row.class);
   return {

@@ -1,6 +1,7 @@
 import { DEPLOYMENT_STEPS, PavedError } from '@paved/core';
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Database, DeploymentEventTable, DeploymentTable } from './database.js';
+import { putSet } from './deployment-sets-repository.js';
 import { jsonColumn, parseJsonColumn } from './json-column.js';
 import { environmentNotFound, lockEnvironment } from './lock-environment.js';
 import { decodeCursor, pageSize, toPage } from './pagination.js';
@@ -43,6 +44,12 @@ export class KyselyDeploymentRepository implements DeploymentRepository {
       // On PostgreSQL the lock makes creates of one environment take turns; on SQLite a create
       // that lost the race fails on the primary key or with SQLITE_BUSY and is retried.
       await lockEnvironment(db, dialect, deployment.app, deployment.env);
+      await putSet(db, timestamp(clock.now()), {
+        app: deployment.app,
+        id: deployment.setId,
+        workloads: deployment.workloads,
+        createdBy: deployment.actor,
+      });
       const row: Selectable<DeploymentTable> = {
         app: deployment.app,
         env: deployment.env,
@@ -64,6 +71,8 @@ export class KyselyDeploymentRepository implements DeploymentRepository {
         graph: jsonColumn(deployment.graph),
         rendered: jsonColumn(deployment.rendered),
         sealed_runtime_spec: deployment.sealedRuntimeSpec ?? null,
+        app_values_version: deployment.valuesVersions?.app ?? null,
+        env_values_version: deployment.valuesVersions?.env ?? null,
       };
       await db.insertInto('deployments').values(row).execute();
       return toDeployment(row);
@@ -302,6 +311,14 @@ function toDeployment(row: Selectable<DeploymentTable>): Deployment {
     graph: parseJsonColumn(row.graph, `graph of ${what}`),
     rendered: parseJsonColumn(row.rendered, `rendered workloads of ${what}`),
     sealedRuntimeSpec: optional(row.sealed_runtime_spec),
+    ...(row.app_values_version === null || row.env_values_version === null
+      ? {}
+      : {
+          valuesVersions: {
+            app: Number(row.app_values_version),
+            env: Number(row.env_values_version),
+          },
+        }),
   };
 }
 

@@ -2,6 +2,7 @@ import { PavedError } from '@paved/core';
 import { KyselyAppRepository } from './apps-repository.js';
 import { KyselyAuditRepository } from './audit-repository.js';
 import { KyselyDeploymentRepository } from './deployments-repository.js';
+import { KyselyDeploymentSetRepository } from './deployment-sets-repository.js';
 import { KyselyEnvTypeRepository } from './env-types-repository.js';
 import { KyselyEnvironmentRepository } from './environments-repository.js';
 import { KyselyResourceDefinitionRepository } from './definitions-repository.js';
@@ -12,6 +13,7 @@ import { KyselyPrincipalRepository } from './principals-repository.js';
 import type { RepositoryContext } from './repository-context.js';
 import { KyselyActiveResourceRepository } from './resources-repository.js';
 import { KyselyGatewayRouteRepository } from './routes-repository.js';
+import { KyselySealedValueRepository } from './sealed-values-repository.js';
 import { KyselySessionRepository } from './sessions-repository.js';
 import { KyselyTargetRepository } from './targets-repository.js';
 import type { Dialect, Store } from './store.js';
@@ -30,6 +32,7 @@ export class KyselyStore implements Store {
   readonly tokens: KyselyTokenRepository;
   readonly grants: KyselyRoleGrantRepository;
   readonly deployments: KyselyDeploymentRepository;
+  readonly sets: KyselyDeploymentSetRepository;
   readonly resources: KyselyActiveResourceRepository;
   readonly ports: KyselyPortAllocationRepository;
   readonly routes: KyselyGatewayRouteRepository;
@@ -39,6 +42,7 @@ export class KyselyStore implements Store {
   readonly sessions: KyselySessionRepository;
   readonly loginFailures: KyselyLoginFailureRepository;
   readonly audit: KyselyAuditRepository;
+  readonly sealed: KyselySealedValueRepository;
   readonly #context: RepositoryContext;
 
   constructor(context: RepositoryContext) {
@@ -52,6 +56,7 @@ export class KyselyStore implements Store {
     this.tokens = new KyselyTokenRepository(context);
     this.grants = new KyselyRoleGrantRepository(context);
     this.deployments = new KyselyDeploymentRepository(context);
+    this.sets = new KyselyDeploymentSetRepository(context);
     this.resources = new KyselyActiveResourceRepository(context);
     this.ports = new KyselyPortAllocationRepository(context);
     this.routes = new KyselyGatewayRouteRepository(context);
@@ -61,6 +66,7 @@ export class KyselyStore implements Store {
     this.loginFailures = new KyselyLoginFailureRepository(context);
     this.audit = new KyselyAuditRepository(context);
     this.targets = new KyselyTargetRepository(context);
+    this.sealed = new KyselySealedValueRepository(context);
   }
 
   /**

@@ -78,6 +78,8 @@ export interface ValueChange {
   value?: string;
   actor: string;
   at: string;
+  /** Why the version was written when not by hand, e.g. "restored by a rollback to deployment 3". */
+  note?: string;
 }
 
 export interface Principal {
@@ -152,7 +154,14 @@ export interface ValueRepository {
     scope: ValueScope,
     change: { set?: { key: string; value: string; secret: boolean }[]; unset?: string[] },
     actor: string,
+    options?: { note?: string },
   ): Promise<number>;
+  /**
+   * Makes the scope's latest values equal to those of `version` (keys, values, secret flags):
+   * writes one new version when they differ, with `note` in its history, and returns the version
+   * whose values now apply (the latest one unchanged when nothing differs).
+   */
+  restore(scope: ValueScope, version: number, actor: string, note: string): Promise<number>;
   /** The values in force at `version` (default: the latest). */
   list(scope: ValueScope, version?: number): Promise<ValueEntry[]>;
   currentVersion(scope: ValueScope): Promise<number>;
@@ -414,6 +423,35 @@ export interface Deployment {
   rendered?: unknown;
   /** Rendered workloads with secret values, sealed by the server (adoption after restart). */
   sealedRuntimeSpec?: string;
+  /**
+   * The values versions pinned when the deployment was submitted, app-level and
+   * environment-level; its run renders with exactly these. Absent on deployments recorded before
+   * versions were pinned.
+   */
+  valuesVersions?: { app: number; env: number };
+}
+
+/**
+ * An app's immutable workload set: what a deployment runs, keyed by its content hash (`setId`).
+ * Deploying an identical set reuses the stored one; rollback and promotion deploy a stored set.
+ */
+export interface DeploymentSet {
+  app: string;
+  /** `sha256:<hex>` of the workloads in canonical form, file names aside. */
+  id: string;
+  /** As the first deployment of this set submitted them. */
+  workloads: DeploymentWorkload[];
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface DeploymentSetRepository {
+  /**
+   * Stores the set unless the app already has one with this id (the content is then the same);
+   * returns the stored set and whether this call created it.
+   */
+  put(set: Omit<DeploymentSet, 'createdAt'>): Promise<{ set: DeploymentSet; created: boolean }>;
+  get(app: string, id: string): Promise<DeploymentSet | undefined>;
 }
 
 export interface DeploymentEvent {
@@ -469,7 +507,10 @@ export interface GatewayRoute {
 }
 
 export interface DeploymentRepository {
-  /** Creates the next-numbered deployment of the environment, status `queued`. */
+  /**
+   * Creates the next-numbered deployment of the environment, status `queued`, and stores its
+   * workloads as the app's set `setId` unless the app has that set already.
+   */
   create(
     deployment: Omit<Deployment, 'number' | 'status' | 'createdAt' | 'steps'> & { steps?: DeploymentStep[] },
   ): Promise<Deployment>;
@@ -627,6 +668,43 @@ export interface TargetRepository {
   delete(name: string): Promise<boolean>;
 }
 
+/** The kinds of sealed values the store holds, as `paved admin rotate-master-key` counts them. */
+export type SealedValueKind = 'values' | 'definitions' | 'targets' | 'resources' | 'deployments';
+
+export type SealedValueCounts = Record<SealedValueKind, number>;
+
+/** One sealed value, with what it belongs to (never the plain value: the store has none). */
+export interface SealedValue {
+  kind: SealedValueKind;
+  /** e.g. `value "DB_PASSWORD" of shop/dev version 3`. */
+  where: string;
+  sealed: string;
+}
+
+export interface RewrapSealedOptions {
+  /** Returns the value re-wrapped under the current master key (or unchanged). */
+  rewrap(sealed: string): string;
+  /** The fingerprint of a definition version whose secrets were re-wrapped (keyed by the master key). */
+  definitionFingerprint?(definition: StoredResourceDefinition): string;
+  /** The fingerprint of a target version whose secrets were re-wrapped. */
+  targetFingerprint?(target: StoredTarget): string;
+}
+
+/**
+ * Every sealed value of every table at once: what a master-key rotation re-wraps. It knows each
+ * column that holds sealed values; the values themselves stay opaque to it.
+ */
+export interface SealedValueRepository {
+  /** Every sealed value with where it is. */
+  list(): Promise<SealedValue[]>;
+  /**
+   * Replaces every sealed value with `rewrap(value)` in one transaction (the caller's, or its own)
+   * and recomputes the fingerprints of definitions and targets when given the functions.
+   * @returns how many values changed, per kind.
+   */
+  rewrapAll(options: RewrapSealedOptions): Promise<SealedValueCounts>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly teams: TeamRepository;
@@ -641,11 +719,14 @@ export interface Store {
   readonly tokens: TokenRepository;
   readonly grants: RoleGrantRepository;
   readonly deployments: DeploymentRepository;
+  readonly sets: DeploymentSetRepository;
   readonly resources: ActiveResourceRepository;
   readonly ports: PortAllocationRepository;
   readonly routes: GatewayRouteRepository;
   readonly definitions: ResourceDefinitionRepository;
   readonly targets: TargetRepository;
+  /** Every sealed value across the tables, for master-key rotation. */
+  readonly sealed: SealedValueRepository;
   /** Runs `work` in one database transaction, with repositories bound to it. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -98,7 +98,7 @@ async function latestRow(db: Kysely<Database>, name: string): Promise<Selectable
     .executeTakeFirst();
 }
 
-function toTarget(row: Selectable<TargetTable>): StoredTarget {
+export function toTarget(row: Selectable<TargetTable>): StoredTarget {
   const what = `target "${row.name}" version ${row.version}`;
   return {
     name: row.name,

@@ -30,15 +30,40 @@ export class KyselyValueRepository implements ValueRepository {
     scope: ValueScope,
     change: { set?: { key: string; value: string; secret: boolean }[]; unset?: string[] },
     actor: string,
+    options: { note?: string } = {},
   ): Promise<number> {
     const set = change.set ?? [];
     const unset = change.unset ?? [];
     checkChange(scope, set, unset);
+    return this.#retrying((context) => this.#write(context, scope, set, unset, actor, options.note));
+  }
+
+  async restore(scope: ValueScope, version: number, actor: string, note: string): Promise<number> {
+    return this.#retrying(async (context) => {
+      const latest = await lockScope(context, scope);
+      checkVersion(scope, version, latest);
+      const wanted = await valuesAt(context.db, scope, version);
+      const now = new Map((await valuesAt(context.db, scope, latest)).map((entry) => [entry.key, entry]));
+      // Secrets compare by ciphertext: equal ciphertext is the same value; a different one is
+      // rewritten even if it happens to seal the same value, which only costs a version.
+      const set = wanted
+        .filter((entry) => {
+          const current = now.get(entry.key);
+          return current === undefined || current.value !== entry.value || current.secret !== entry.secret;
+        })
+        .map((entry) => ({ key: entry.key, value: entry.value, secret: entry.secret }));
+      const keep = new Set(wanted.map((entry) => entry.key));
+      const unset = [...now.keys()].filter((key) => !keep.has(key));
+      if (set.length === 0 && unset.length === 0) return latest;
+      return this.#insert(context, scope, latest + 1, set, unset, actor, note);
+    });
+  }
+
+  /** Runs a change in a transaction, again after losing a race for the version number. */
+  async #retrying(work: (context: RepositoryContext) => Promise<number>): Promise<number> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await inTransaction(this.#context, (context) =>
-          this.#write(context, scope, set, unset, actor),
-        );
+        return await inTransaction(this.#context, work);
       } catch (error) {
         // Only a SQLite writer of another connection can win a race (see lockApp); the loser
         // starts over after a short, random pause. Retrying needs a transaction of our own.
@@ -50,28 +75,15 @@ export class KyselyValueRepository implements ValueRepository {
   }
 
   async #write(
-    { db, dialect, clock }: RepositoryContext,
+    context: RepositoryContext,
     scope: ValueScope,
     set: { key: string; value: string; secret: boolean }[],
     unset: string[],
     actor: string,
+    note: string | undefined,
   ): Promise<number> {
-    if (!(await lockApp(db, dialect, scope.app))) {
-      throw new PavedError('NOT_FOUND', `app "${scope.app}" does not exist`);
-    }
-    if (scope.env !== undefined) {
-      const env = await db
-        .selectFrom('environments')
-        .select('name')
-        .where('app', '=', scope.app)
-        .where('name', '=', scope.env)
-        .executeTakeFirst();
-      if (env === undefined) {
-        throw new PavedError('NOT_FOUND', `environment "${scope.env}" of app "${scope.app}" does not exist`);
-      }
-    }
-
-    const version = (await latestVersion(db, scope)) + 1;
+    const { db } = context;
+    const version = (await lockScope(context, scope)) + 1;
     if (unset.length > 0) {
       const current = new Set((await valuesAt(db, scope, version - 1)).map((entry) => entry.key));
       const absent = unset.filter((key) => !current.has(key));
@@ -84,11 +96,23 @@ export class KyselyValueRepository implements ValueRepository {
       }
     }
 
+    return this.#insert(context, scope, version, set, unset, actor, note);
+  }
+
+  async #insert(
+    { db, clock }: RepositoryContext,
+    scope: ValueScope,
+    version: number,
+    set: { key: string; value: string; secret: boolean }[],
+    unset: string[],
+    actor: string,
+    note: string | undefined,
+  ): Promise<number> {
     const at = timestamp(clock.now());
     const scopeColumns = { scope_app: scope.app, scope_env: scope.env ?? '' };
     await db
       .insertInto('value_versions')
-      .values({ ...scopeColumns, version, actor, created_at: at })
+      .values({ ...scopeColumns, version, actor, created_at: at, note: note ?? null })
       .execute();
     await db
       .insertInto('value_changes')
@@ -117,12 +141,7 @@ export class KyselyValueRepository implements ValueRepository {
   async list(scope: ValueScope, version?: number): Promise<ValueEntry[]> {
     const latest = await latestVersion(this.#context.db, scope);
     if (version === undefined) return valuesAt(this.#context.db, scope, latest);
-    if (!Number.isInteger(version) || version < 0 || version > latest) {
-      throw new PavedError(
-        'NOT_FOUND',
-        `${describeScope(scope)} has no values version ${version}: versions go from 0 to ${latest}`,
-      );
-    }
+    checkVersion(scope, version, latest);
     return valuesAt(this.#context.db, scope, version);
   }
 
@@ -143,7 +162,7 @@ export class KyselyValueRepository implements ValueRepository {
           .onRef('v.scope_env', '=', 'c.scope_env')
           .onRef('v.version', '=', 'c.version'),
       )
-      .select(['c.version', 'c.key', 'c.action', 'c.secret', 'c.value', 'v.actor', 'v.created_at'])
+      .select(['c.version', 'c.key', 'c.action', 'c.secret', 'c.value', 'v.actor', 'v.created_at', 'v.note'])
       .where('c.scope_app', '=', scope.app)
       .where('c.scope_env', '=', scope.env ?? '')
       .$if(after !== undefined, (query) =>
@@ -170,6 +189,7 @@ export class KyselyValueRepository implements ValueRepository {
         value: row.value ?? undefined,
         actor: row.actor,
         at: row.created_at,
+        ...(row.note === null ? {} : { note: row.note }),
       }),
       (row) => [row.version, row.key],
     );
@@ -186,6 +206,38 @@ export class KyselyValueRepository implements ValueRepository {
       .where('scope_app', '=', scope.app)
       .$if(scope.env !== undefined, (query) => query.where('scope_env', '=', scope.env ?? ''))
       .execute();
+  }
+}
+
+/**
+ * Locks the scope's app (see lockApp) and returns the scope's latest version.
+ *
+ * @throws PavedError NOT_FOUND when the app or the environment does not exist.
+ */
+async function lockScope({ db, dialect }: RepositoryContext, scope: ValueScope): Promise<number> {
+  if (!(await lockApp(db, dialect, scope.app))) {
+    throw new PavedError('NOT_FOUND', `app "${scope.app}" does not exist`);
+  }
+  if (scope.env !== undefined) {
+    const env = await db
+      .selectFrom('environments')
+      .select('name')
+      .where('app', '=', scope.app)
+      .where('name', '=', scope.env)
+      .executeTakeFirst();
+    if (env === undefined) {
+      throw new PavedError('NOT_FOUND', `environment "${scope.env}" of app "${scope.app}" does not exist`);
+    }
+  }
+  return latestVersion(db, scope);
+}
+
+function checkVersion(scope: ValueScope, version: number, latest: number): void {
+  if (!Number.isInteger(version) || version < 0 || version > latest) {
+    throw new PavedError(
+      'NOT_FOUND',
+      `${describeScope(scope)} has no values version ${version}: versions go from 0 to ${latest}`,
+    );
   }
 }
 

@@ -73,6 +73,7 @@ function server(options: { has?: boolean; ends?: Deployment } = {}) {
         workloads: [{ name: 'web', action: 'create', reason: 'not running', changes: [] }],
         resources: [{ uid: 'dns.default#web.dns', type: 'dns', action: 'create' }],
         summary: 'workloads: 1 to create; resources: 1 to create',
+        noChanges: false,
       };
       return { body: plan };
     }
@@ -299,12 +300,13 @@ describe('paved deploy', () => {
     expect(requests.map((request) => request.method)).toEqual(['HEAD', 'POST']);
     expect(requests[1]!.body).toMatchObject({ plan: true });
     expect(run.stdout).toContain('+ web  create  (not running)');
+    expect(run.stdout).toContain('  + provision  dns.default#web.dns  dns');
     expect(run.stdout).toContain('Summary: workloads: 1 to create; resources: 1 to create');
   });
 });
 
 describe('formatPlan', () => {
-  it('shows field changes under updated workloads', () => {
+  it('shows every field of a new workload, the changed ones of an update, and resources by what happens to them', () => {
     const text = formatPlan({
       app: 'shop',
       env: 'dev',
@@ -313,28 +315,73 @@ describe('formatPlan', () => {
           name: 'orders',
           action: 'update',
           reason: 'spec changed',
-          changes: [{ field: 'containers.main.variables.CURRENCY', before: 'USD', after: 'EUR' }],
+          changes: [
+            { field: 'containers.main.variables.CURRENCY', before: 'USD', after: 'EUR' },
+            { field: 'containers.main.variables.OLD', before: '1' },
+          ],
+        },
+        {
+          name: 'web',
+          action: 'create',
+          reason: 'not running',
+          changes: [
+            { field: 'containers.main.image', after: '.' },
+            { field: 'containers.main.context', after: `sha256:${'ab'.repeat(32)}` },
+            { field: 'containers.main.variables.DB_HOST', after: '(known after provisioning)' },
+            { field: 'containers.main.variables.DB_PASSWORD', after: '(secret)' },
+          ],
         },
         { name: 'catalog', action: 'unchanged', changes: [] },
+        { name: 'legacy', action: 'delete', reason: 'not in the deployment', changes: [] },
       ],
-      resources: [],
-      summary: 'workloads: 1 to update, 1 unchanged',
+      resources: [
+        { uid: 'postgres.default#web.db', type: 'postgres', action: 'create', reason: 'new' },
+        { uid: 'dns.default#orders.dns', type: 'dns', action: 'unchanged', reason: 'same' },
+        { uid: 'volume.default#legacy.data', type: 'volume', action: 'detach', reason: 'kept' },
+      ],
+      summary: 'workloads: 1 to create, 1 to update, 1 to delete, 1 unchanged; resources: …',
+      noChanges: false,
     });
     expect(text).toBe(
       [
         'Plan for shop/dev (nothing has been changed):',
         '',
         'Workloads:',
-        '  ~ orders   update  (spec changed)',
-        '      containers.main.variables.CURRENCY: USD → EUR',
+        '  ~ orders   update     (spec changed)',
+        '      ~ containers.main.variables.CURRENCY: USD → EUR',
+        '      - containers.main.variables.OLD (was 1)',
+        '  + web      create     (not running)',
+        '      + containers.main.image = .',
+        '      + containers.main.context = sha256:abababababab…',
+        '      + containers.main.variables.DB_HOST = (known after provisioning)',
+        '      + containers.main.variables.DB_PASSWORD = (secret)',
         '  = catalog  unchanged',
+        '  - legacy   delete     (not in the deployment)',
         '',
         'Resources:',
-        '  (none)',
+        '  ACTION       RESOURCE                    TYPE      WHY',
+        '  + provision  postgres.default#web.db     postgres  new',
+        '  = keep       dns.default#orders.dns      dns       same',
+        '  > detach     volume.default#legacy.data  volume    kept',
         '',
-        'Summary: workloads: 1 to update, 1 unchanged',
+        'Summary: workloads: 1 to create, 1 to update, 1 to delete, 1 unchanged; resources: …',
         '',
       ].join('\n'),
+    );
+  });
+
+  it('says so when nothing would change', () => {
+    const text = formatPlan({
+      app: 'shop',
+      env: 'dev',
+      workloads: [{ name: 'web', action: 'unchanged', reason: 'spec unchanged', changes: [] }],
+      resources: [],
+      summary: 'no changes (workloads: 1 unchanged)',
+      noChanges: true,
+    });
+    expect(text).toContain('  = web  unchanged  (spec unchanged)\n');
+    expect(text).toMatch(
+      /Summary: no changes \(workloads: 1 unchanged\)\nNo changes: deploying this provisions nothing and restarts nothing\.\n$/,
     );
   });
 });

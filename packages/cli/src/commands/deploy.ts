@@ -33,37 +33,59 @@ const PLAN_MARK: Record<string, string> = {
   detach: '>',
 };
 
+/** What each resource action means for the resource, in the words a platform user knows. */
+const RESOURCE_VERB: Record<string, string> = {
+  create: 'provision',
+  update: 'update',
+  unchanged: 'keep',
+  delete: 'deprovision',
+  detach: 'detach',
+};
+
+/** A full content hash is noise on a terminal: its first 12 digits tell two versions apart. */
+function shortenHashes(text: string): string {
+  return text.replace(/sha256:([0-9a-f]{12})[0-9a-f]{52}/g, 'sha256:$1…');
+}
+
+/** One field change: `+ field = value` (added), `- field (was value)` (removed), `~ field: a → b`. */
+function formatChange(change: DeploymentPlan['workloads'][number]['changes'][number]): string {
+  if (change.before === undefined) return shortenHashes(`+ ${change.field} = ${change.after ?? ''}`);
+  if (change.after === undefined) return shortenHashes(`- ${change.field} (was ${change.before})`);
+  return shortenHashes(`~ ${change.field}: ${change.before} → ${change.after}`);
+}
+
 /**
- * A plan for people: one line per workload and per resource with its action and why, field
- * changes of updates indented below, then the summary.
+ * A plan for people: one line per workload and per resource with its action and why, the
+ * workload's rendered fields below it (all of a new workload's, the changed ones of an update),
+ * then the summary, and whether the deploy would change anything at all.
  *
  * @example
- * formatPlan({ app: 'shop', env: 'dev', workloads: [{ name: 'web', action: 'create', changes: [] }], resources: [], summary: '1 to create' });
+ * formatPlan({ app: 'shop', env: 'dev', workloads: [{ name: 'web', action: 'create', changes: [] }], resources: [], summary: '1 to create', noChanges: false });
  */
 export function formatPlan(plan: DeploymentPlan): string {
   const lines = [`Plan for ${plan.app}/${plan.env} (nothing has been changed):`, '', 'Workloads:'];
   if (plan.workloads.length === 0) lines.push('  (none)');
   const width = Math.max(0, ...plan.workloads.map((workload) => workload.name.length));
+  const actionWidth = Math.max(0, ...plan.workloads.map((workload) => workload.action.length));
   for (const workload of plan.workloads) {
     const reason = workload.reason === undefined || workload.reason === '' ? '' : `  (${workload.reason})`;
     lines.push(
-      `  ${PLAN_MARK[workload.action] ?? '?'} ${workload.name.padEnd(width)}  ${workload.action}${reason}`.trimEnd(),
+      `  ${PLAN_MARK[workload.action] ?? '?'} ${workload.name.padEnd(width)}  ${workload.action.padEnd(actionWidth)}${reason}`.trimEnd(),
     );
-    for (const change of workload.changes) {
-      const before = change.before ?? '(absent)';
-      const after = change.after ?? '(absent)';
-      lines.push(`      ${change.field}: ${before} → ${after}`);
-    }
+    for (const change of workload.changes) lines.push(`      ${formatChange(change)}`);
   }
   lines.push('', 'Resources:');
   if (plan.resources.length === 0) lines.push('  (none)');
   else {
     const table = formatTable(plan.resources, [
-      { header: ' ', value: (resource) => PLAN_MARK[resource.action] ?? '?' },
+      {
+        header: 'action',
+        value: (resource) =>
+          `${PLAN_MARK[resource.action] ?? '?'} ${RESOURCE_VERB[resource.action] ?? resource.action}`,
+      },
       { header: 'resource', value: (resource) => resource.uid },
       { header: 'type', value: (resource) => resource.type },
-      { header: 'action', value: (resource) => resource.action },
-      { header: 'reason', value: (resource) => resource.reason },
+      { header: 'why', value: (resource) => resource.reason },
     ]);
     lines.push(
       ...table
@@ -73,6 +95,7 @@ export function formatPlan(plan: DeploymentPlan): string {
     );
   }
   lines.push('', `Summary: ${plan.summary}`);
+  if (plan.noChanges) lines.push('No changes: deploying this provisions nothing and restarts nothing.');
   return `${lines.join('\n')}\n`;
 }
 
@@ -108,8 +131,14 @@ export function registerDeployCommand(program: Command, context: CliContext): vo
       [],
     )
     .option('-m, --message <text>', 'why: kept with the deployment')
-    .option('--plan', 'print what would change (per workload and per resource) and change nothing')
-    .option('--prune', 'also remove running workloads that the given files do not name')
+    .option(
+      '--plan',
+      'print what would change (per workload, field by field, and per resource) and change nothing',
+    )
+    .option(
+      '--prune',
+      'also remove running workloads that the given files do not name (their stateful resources are detached, never deleted)',
+    )
     .option(
       '--wait',
       'follow the deployment until it ends, with live progress; the exit code tells how it ended',
@@ -135,6 +164,16 @@ Without --wait the command prints the deployment's number and returns: the deplo
 and runs when the environment has no other one running. With --wait it shows every step and
 workload as it happens (redrawn in place on a terminal, plain lines otherwise, on stderr) and
 exits with how it ended. -o json|yaml prints the deployment (or, with --plan, the plan).
+
+Workloads whose files are not given keep running as they are, not restarted; --prune removes
+them, but a stateful resource they used (postgres, mysql, redis, amqp, volume…) is only
+detached, with its data.
+--plan provisions, allocates and starts nothing. It lists each workload to create, update, leave
+(unchanged) or remove, with its rendered fields: all of a new workload's, the changed ones of an
+update (variables, files, images, commands, ports, limits, probes). Secret values show as
+(secret); outputs of resources not provisioned yet as (known after provisioning). Resources are
+listed to provision, update, keep, deprovision or detach. A plan with nothing to do ends with
+"No changes" (-o json: "noChanges": true), and deploying it restarts nothing.
 
 Exit codes: 0 queued, or (with --wait) succeeded; 2 a Score file, flag or context is invalid or
 too large; 3 no such app or environment; 4 not allowed; 5 (with --wait) the deployment was

@@ -117,6 +117,8 @@ describe('paved status', () => {
         'frontend  ready     yes    1         http://frontend-dev-shop.localhost:7080/',
         'orders    starting  no     0         -',
         '',
+        'frontend/main: 1 restart',
+        '',
       ].join('\n'),
     );
     const json = await runCli(['status', 'shop', 'dev', '-o', 'json', ...OPTIONS], {

@@ -33,6 +33,12 @@ export function formatDeployment(deployment: Deployment): string {
     ['Message', deployment.message],
     ['Actor', deployment.actor],
     ['Set', deployment.setId],
+    [
+      'Values',
+      deployment.valuesVersions === undefined
+        ? undefined
+        : `app version ${deployment.valuesVersions.app}, environment version ${deployment.valuesVersions.env}`,
+    ],
     ['Created', deployment.createdAt],
     ['Started', deployment.startedAt],
     ['Finished', deployment.finishedAt],

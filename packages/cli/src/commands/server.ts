@@ -9,6 +9,7 @@ interface ServerFlags {
   port?: string;
   databaseUrl?: string;
   gatewayPort?: string;
+  separateGateway?: boolean;
   metricsPublic?: boolean;
 }
 
@@ -18,6 +19,7 @@ export interface ServerCommandOptions {
   dataDir: string;
   databaseUrl?: string;
   gatewayPort?: number;
+  gateway?: 'embedded' | 'separate';
   metricsPublic?: boolean;
 }
 
@@ -47,6 +49,9 @@ export function serverOptions(
     ...(port === undefined ? {} : { port: parsePort(port.value, port.from) }),
     ...(databaseUrl === undefined ? {} : { databaseUrl: databaseUrl.value }),
     ...(gatewayPort === undefined ? {} : { gatewayPort: parsePort(gatewayPort.value, gatewayPort.from) }),
+    ...(flags.separateGateway === true || env.PAVED_SEPARATE_GATEWAY === '1'
+      ? { gateway: 'separate' as const }
+      : {}),
     ...(flags.metricsPublic === true ? { metricsPublic: true } : {}),
   };
 }
@@ -62,13 +67,13 @@ export function parsePort(value: string, from: string): number {
   return port;
 }
 
-/** `paved server`: runs the API server (and, for now, the gateway) in this process. */
+/** `paved server`: runs the API server (and, unless --separate-gateway, the gateway) in this process. */
 export function registerServerCommand(program: Command, context: CliContext): void {
   program
     .command('server')
     .description('run the Paved server in the foreground until Ctrl-C')
     .usage(
-      '[--host HOST] [--port PORT] [--data-dir DIR] [--database-url URL] [--gateway-port PORT] [--metrics-public]',
+      '[--host HOST] [--port PORT] [--data-dir DIR] [--database-url URL] [--gateway-port PORT] [--separate-gateway] [--metrics-public]',
     )
     .option('--host <host>', 'address to listen on (env PAVED_HOST; default 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for a free one (env PAVED_PORT; default 7070)')
@@ -79,6 +84,10 @@ export function registerServerCommand(program: Command, context: CliContext): vo
     .option(
       '--gateway-port <port>',
       "port of the gateway serving apps' routes (env PAVED_GATEWAY_PORT; default 7080)",
+    )
+    .option(
+      '--separate-gateway',
+      'do not serve routes in this process: a "paved gateway" does, on --gateway-port (env PAVED_SEPARATE_GATEWAY=1)',
     )
     .option('--metrics-public', 'serve /metrics without a token')
     .addHelpText(
@@ -93,7 +102,8 @@ Examples:
   $ paved server
   $ paved server --port 8080 --data-dir /var/lib/paved
   $ PAVED_DATABASE_URL=postgres://paved@db/paved paved server --host 0.0.0.0
-  $ paved server --port 0 --data-dir "$(mktemp -d)"   # a throw-away server on a free port`,
+  $ paved server --port 0 --data-dir "$(mktemp -d)"   # a throw-away server on a free port
+  $ paved gateway & paved server --separate-gateway  # restarts of the server drop no app traffic`,
     )
     .action(async (flags: ServerFlags, command: Command) => {
       const { dataDir } = context.globalOptions(command);
@@ -113,7 +123,11 @@ Examples:
           : `There is no credential file in ${dataDir}: the administrator was created by a server with another data directory; use its token in PAVED_TOKEN`;
         // One write, so that whoever waits for the first line finds the others with it. The
         // gateway's address is what to call a deployed route on (`Host: <route host>`).
-        context.print(`Paved is listening on ${server.url}\nGateway on ${server.gatewayUrl}\n${where}`);
+        const gateway =
+          server.gateway === 'embedded'
+            ? `Gateway on ${server.gatewayUrl}`
+            : `Routes are served by "paved gateway" on ${server.gatewayUrl}`;
+        context.print(`Paved is listening on ${server.url}\n${gateway}\n${where}`);
         await signal.received;
         context.printError('Stopping Paved…');
         await server.close();
@@ -127,7 +141,7 @@ Examples:
  * Resolves `received` on the first SIGINT or SIGTERM; a second one exits at once, for a close that
  * hangs. `dispose` restores the default handling.
  */
-function stopSignal(): { received: Promise<void>; dispose(): void } {
+export function stopSignal(): { received: Promise<void>; dispose(): void } {
   const force = () => process.exit(130);
   let onFirst: () => void = () => undefined;
   const received = new Promise<void>((done) => {

@@ -25,7 +25,26 @@ export function formatStatus(status: EnvironmentStatus): string {
       value: (workload) => workload.containers.reduce((sum, container) => sum + container.restarts, 0),
     },
     { header: 'endpoints', value: (workload) => workload.endpoints },
-  ])}`;
+  ])}${containerNotes(status.workloads)}`;
+}
+
+/**
+ * One line per container that restarted or failed a probe: restart count, how its last run
+ * ended, and its last failed check — what to look at first when a workload is unstable.
+ */
+function containerNotes(workloads: WorkloadStatus[]): string {
+  const lines = workloads.flatMap((workload) =>
+    workload.containers.flatMap((container) => {
+      const failure = container.lastProbeFailure;
+      if (container.restarts === 0 && failure === undefined) return [];
+      const parts = [`${container.restarts} restart${container.restarts === 1 ? '' : 's'}`];
+      if (container.exitCode !== undefined) parts.push(`last exit code ${container.exitCode}`);
+      if (failure !== undefined)
+        parts.push(`last probe failure ${failure.at}: ${failure.probe}: ${failure.status}`);
+      return [`${workload.name}/${container.name}: ${parts.join(', ')}`];
+    }),
+  );
+  return lines.length === 0 ? '' : `\n${lines.join('\n')}\n`;
 }
 
 /** `paved status APP ENV`. */
@@ -43,8 +62,10 @@ export function registerStatusCommand(program: Command, context: CliContext): vo
       'after',
       `
 The state is starting, running, ready, failed or stopped, as the target sees it now; restarts
-count every restart of the workload's containers since its current instance started. Endpoints
-are the URLs its routes give it. Exits 3 if there is no such app or environment.
+count every restart of the workload's containers since its current instance started (crashes and
+failed liveness probes). Below the table, each container that restarted or failed a probe gets a
+line with its restarts, how its last run ended and its last failed check. Endpoints are the URLs
+its routes give it. Exits 3 if there is no such app or environment.
 
 Examples:
   $ paved status shop dev

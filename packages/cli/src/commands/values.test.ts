@@ -201,4 +201,21 @@ describe('paved values', () => {
       '',
     ]);
   });
+
+  it('history shows why a version was written when one says, e.g. restored by a rollback', async () => {
+    const note = "restored by alice's rollback of shop/dev to deployment 1";
+    const history = [
+      { version: 2, key: 'A', action: 'set', secret: false, value: 'one', actor: 'alice', at: 't2', note },
+      { version: 1, key: 'A', action: 'set', secret: false, value: 'one', actor: 'admin', at: 't1' },
+    ];
+    const run = await runCli(['values', 'history', 'shop', 'dev'], {
+      answer: () => ({ body: { items: history, next: null } }),
+    });
+    expect(run.stdout.split('\n')).toEqual([
+      'VERSION  ACTION  KEY  VALUE  ACTOR  AT  NOTE',
+      `2        set     A    one    alice  t2  ${note}`,
+      '1        set     A    one    admin  t1  -',
+      '',
+    ]);
+  });
 });

@@ -163,6 +163,12 @@ export const HISTORY_VIEW: ListView<ValueChange> = {
   empty: 'No changes yet.',
 };
 
+/** The history with why a version was written, shown when some version says (e.g. a rollback). */
+export const NOTED_HISTORY_VIEW: ListView<ValueChange> = {
+  ...HISTORY_VIEW,
+  columns: [...HISTORY_VIEW.columns, { header: 'note', value: (change) => change.note }],
+};
+
 const SCOPE_HELP = `
 Values belong to an app (every environment sees them) or to one environment of it (overriding
 the app's). ENV is optional everywhere:
@@ -287,7 +293,8 @@ Examples:
       async (app: string, env: string | undefined, options: { output: OutputFormat }, command: Command) => {
         const client = await context.client(command);
         const history = await client.valuesHistory(scopeOf(app, env));
-        context.print(renderList(options.output, withoutSecretValues(history), HISTORY_VIEW));
+        const view = history.some((change) => change.note !== undefined) ? NOTED_HISTORY_VIEW : HISTORY_VIEW;
+        context.print(renderList(options.output, withoutSecretValues(history), view));
       },
     );
 }

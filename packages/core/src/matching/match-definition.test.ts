@@ -97,6 +97,26 @@ describe('matchDefinition', () => {
     expect(result.candidates[1]?.reason).toMatch(/a fallback, used only when no other definition matches/);
   });
 
+  it('matches a definition limited to some target kinds only on those, saying why elsewhere', () => {
+    const docker = definition('pg-container', 'postgres', [], { fallback: true, targetKinds: ['docker'] });
+    expect(matchDefinition([docker], request, { ...context, targetKind: 'docker' }).winner?.name).toBe(
+      'pg-container',
+    );
+    const onProcess = matchDefinition([docker], request, { ...context, targetKind: 'process' });
+    expect(onProcess.winner).toBeUndefined();
+    expect(onProcess.candidates[0]?.reason).toBe(
+      'only for environments on docker targets; it runs on a process target',
+    );
+    const unknown = matchDefinition([docker], request, context);
+    expect(unknown.winner).toBeUndefined();
+    expect(unknown.candidates[0]?.reason).toMatch(/its target is not known here/);
+    // Without targetKinds a definition matches on every kind.
+    expect(
+      matchDefinition([definition('pg', 'postgres', [])], request, { ...context, targetKind: 'kubernetes' })
+        .winner?.name,
+    ).toBe('pg');
+  });
+
   it('names no winner when two definitions are equally specific', () => {
     const result = matchDefinition(
       [definition('a', 'postgres', [{ env: 'dev' }]), definition('b', 'postgres', [{ env: 'dev' }])],

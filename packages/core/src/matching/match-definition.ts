@@ -4,6 +4,7 @@
  */
 import { PavedError, type Problem } from '../errors.js';
 import type { ResourceRequestNode } from '../request/resource-requests.js';
+import type { RuntimeKind } from '../runtime.js';
 import { DEFAULT_CLASS } from '../request/resource-requests.js';
 import type { Criteria, ResourceDefinition } from './resource-definition.js';
 
@@ -12,6 +13,11 @@ export interface MatchContext {
   app: string;
   env: string;
   envType: string;
+  /**
+   * The kind of the environment's target. Definitions limited to other kinds do not match; without
+   * it, no definition limited to some kinds does.
+   */
+  targetKind?: RuntimeKind;
 }
 
 /** The parts of a requested resource matching looks at. */
@@ -74,6 +80,19 @@ function evaluate(
   request: MatchRequest,
   context: MatchContext,
 ): MatchCandidate {
+  const kinds = definition.targetKinds;
+  if (kinds !== undefined && (context.targetKind === undefined || !kinds.includes(context.targetKind))) {
+    const runsOn =
+      context.targetKind === undefined
+        ? 'its target is not known here'
+        : `it runs on a ${context.targetKind} target`;
+    return {
+      definition,
+      matched: false,
+      specificity: -1,
+      reason: `only for environments on ${kinds.join(' or ')} targets; ${runsOn}`,
+    };
+  }
   const criteria: Criteria[] = definition.criteria.length === 0 ? [{}] : definition.criteria;
   let best: { specificity: number; criterion: Criteria } | undefined;
   const misses: string[] = [];

@@ -3,6 +3,7 @@
  * definition applies. Platform teams apply definitions; Paved ships fallback ones for the
  * built-in types (`defaultDefinitions()` in @paved/drivers).
  */
+import type { RuntimeKind } from '../runtime.js';
 
 /**
  * Where a definition applies. Every key given must equal the request's; a criterion with no keys
@@ -41,4 +42,9 @@ export interface ResourceDefinition {
    * applying one with the same criteria replaces it instead of tying with it.
    */
   fallback?: boolean;
+  /**
+   * Only for environments on targets of these kinds (a default Paved ships for one kind of target:
+   * dedicated containers on docker targets); absent: on every target.
+   */
+  targetKinds?: RuntimeKind[];
 }

@@ -171,7 +171,7 @@ describe('diffDeployments', () => {
     );
     expect(diff.workloads[0]?.changes).toEqual([
       { field: 'containers.main.variables.NAME', before: 'web', after: 'web2' },
-      { field: 'containers.main.files./etc/app.conf', after: '3 bytes' },
+      { field: 'containers.main.files./etc/app.conf', after: '"a=1"' },
       { field: 'containers.main.limits', after: '{"memory":"256Mi"}' },
       {
         field: 'ports.http',

@@ -19,7 +19,11 @@ export interface WorkloadPlan {
   action: PlanAction;
   /** Why, in a few words. */
   reason: string;
-  /** Field-level changes of an update; secret values masked. */
+  /**
+   * Field-level changes: of an update, what differs; of a create, every field of the new spec
+   * (as added). Secret values masked, outputs of resources not provisioned yet shown as
+   * `(known after provisioning)`.
+   */
   changes: FieldChange[];
 }
 
@@ -45,6 +49,11 @@ export interface ResourcePlan {
 export interface PlanOptions {
   /** Delete running workloads the deployment does not name (`deploy --prune`). */
   prune?: boolean;
+  /**
+   * Workloads of `desired` that the request did not give: carried over from the current
+   * deployment (a partial deploy without `--prune`). Their plan says they are kept.
+   */
+  kept?: readonly string[];
   /** The resources the deployment needs, and those the environment has now. */
   resources?: { desired: readonly PlannedResourceState[]; current: readonly PlannedResourceState[] };
 }
@@ -57,6 +66,9 @@ export interface DeploymentPlan {
   /** e.g. `workloads: 1 to create, 2 unchanged; resources: 1 to create`. */
   summary: string;
 }
+
+/** A workload with nothing in it: a new workload's changes are its whole spec, added. */
+const NOTHING: RenderedWorkload = { name: '', deployment: 0, specHash: '', containers: {}, ports: {} };
 
 /**
  * Compares the desired workloads with what runs now. Without `prune`, running workloads the
@@ -73,18 +85,30 @@ export function planDeployment(
 ): DeploymentPlan {
   const running = new Map(current.map((workload) => [workload.name, workload]));
   const wanted = new Set(desired.map((workload) => workload.name));
+  const kept = new Set(options.kept ?? []);
   const workloads: WorkloadPlan[] = [];
   for (const workload of desired) {
     const now = running.get(workload.name);
     if (now === undefined) {
-      workloads.push({ name: workload.name, action: 'create', reason: 'not running', changes: [] });
+      workloads.push({
+        name: workload.name,
+        action: 'create',
+        reason: 'not running',
+        changes: diffWorkload(NOTHING, workload),
+      });
     } else if (now.specHash === workload.specHash) {
-      workloads.push({ name: workload.name, action: 'unchanged', reason: 'spec unchanged', changes: [] });
+      workloads.push({
+        name: workload.name,
+        action: 'unchanged',
+        reason: kept.has(workload.name) ? 'not given, kept as it runs; --prune removes it' : 'spec unchanged',
+        changes: [],
+      });
     } else {
       workloads.push({
         name: workload.name,
         action: 'update',
-        reason: 'spec changed',
+        // A kept workload changes too when what it uses does (a value, a resource's output).
+        reason: kept.has(workload.name) ? 'not given, but what it uses changed' : 'spec changed',
         changes: now.spec === undefined ? [] : diffWorkload(now.spec, workload),
       });
     }

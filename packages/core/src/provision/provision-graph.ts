@@ -306,7 +306,7 @@ async function provisionNode(
   const previous = options.previous?.get(node.id);
 
   if (options.planOnly === true) {
-    const planned = planOutputs(driver, request, previous);
+    const planned = await planOutputs(driver, request, previous);
     options.onEvent?.({
       type: 'resource.planned',
       uid: node.id,
@@ -364,12 +364,32 @@ async function provisionNode(
   return provisioned;
 }
 
-/** Outputs a plan shows: the last provisioning's, else markers for the names the driver lists. */
-function planOutputs(
+/**
+ * Outputs a plan shows: what a pure driver gives now; else the last provisioning's; else markers
+ * for the names the driver lists. A pure driver that cannot answer yet (a port of a workload not
+ * deployed yet has no host port) falls back to the others; the deploy reports its error.
+ */
+async function planOutputs(
   driver: ResourceDriver,
   request: Omit<ProvisionRequest, 'previousState' | 'log'>,
   previous: PreviousResource | undefined,
-): Pick<ProvisionedResource, 'outputs' | 'secrets' | 'state' | 'reused' | 'partial'> {
+): Promise<Pick<ProvisionedResource, 'outputs' | 'secrets' | 'state' | 'reused' | 'partial'>> {
+  if (driver.pure === true) {
+    try {
+      const result = await driver.provision(
+        {
+          ...request,
+          ...(previous === undefined
+            ? {}
+            : { previousState: previous.state, previousSecrets: previous.secrets }),
+        },
+        new AbortController().signal,
+      );
+      return { outputs: result.outputs, secrets: result.secrets, state: result.state };
+    } catch {
+      // Known only when deploying; shown as below.
+    }
+  }
   if (previous !== undefined) {
     return { outputs: previous.outputs, secrets: previous.secrets, state: previous.state, reused: true };
   }

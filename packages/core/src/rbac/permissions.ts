@@ -71,6 +71,10 @@ export const PERMISSIONS = {
     description:
       "Create, list, disable and reset users and service accounts, manage anyone's tokens, and grant or revoke any role.",
   },
+  'master-key.rotate': {
+    scope: 'org',
+    description: 'Rotate the master key that wraps every secret stored by the server.',
+  },
 } as const satisfies Record<string, { scope: PermissionScope; description: string }>;
 
 export type PermissionScope = 'org' | 'app' | 'env-type';

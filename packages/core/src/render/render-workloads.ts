@@ -156,8 +156,13 @@ function renderContainer(
     readOnly: volume.readOnly ?? false,
   }));
 
+  const secretArguments: string[] = [];
   const listOf = (kind: 'command' | 'args'): string[] | undefined =>
-    container[kind]?.map((value, index) => get(kind, String(index), value).value);
+    container[kind]?.map((value, index) => {
+      const result = get(kind, String(index), value);
+      if (result.secret) secretArguments.push(`${kind}.${index}`);
+      return result.value;
+    });
   const command = listOf('command');
   const args = listOf('args');
   const context = options.contexts?.get(workloadName)?.[containerName];
@@ -168,6 +173,8 @@ function renderContainer(
     ...(context === undefined ? {} : { context }),
     ...(command === undefined ? {} : { command }),
     ...(args === undefined ? {} : { args }),
+    // Only when there are some, so specs without secret arguments keep their hash.
+    ...(secretArguments.length === 0 ? {} : { secretArguments }),
     variables,
     secretVariables: secretVariables.sort(),
     files,

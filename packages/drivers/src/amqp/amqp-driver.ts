@@ -429,6 +429,7 @@ export function createAmqpDriver(options: AmqpDriverOptions = {}): ResourceDrive
   return {
     id: AMQP_DRIVER_ID,
     inputs,
+    secretInputs: ['adminPassword'],
     stateful: true,
     outputNames: () => ({ values: ['host', 'port', 'vhost'], secrets: ['username', 'password'] }),
     provision,

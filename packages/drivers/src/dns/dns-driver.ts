@@ -27,6 +27,8 @@ const inputs = z.strictObject({
 export function createDnsDriver(): ResourceDriver {
   return {
     id: DNS_DRIVER_ID,
+    // No I/O: a plan runs it to show the real outputs.
+    pure: true,
     inputs,
     outputNames: () => ({ values: ['host'], secrets: [] }),
     async provision(request, signal) {

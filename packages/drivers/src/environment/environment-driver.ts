@@ -11,6 +11,8 @@ export const ENVIRONMENT_DRIVER_ID = 'environment';
 export function createEnvironmentDriver(): ResourceDriver {
   return {
     id: ENVIRONMENT_DRIVER_ID,
+    // No I/O: a plan runs it to show the real outputs.
+    pure: true,
     inputs: noInputs,
     outputNames: ({ context }) => {
       const entries = Object.entries(context.values);

@@ -544,6 +544,7 @@ export function createMysqlDriver(options: MysqlDriverOptions = {}): ResourceDri
   return {
     id: MYSQL_DRIVER_ID,
     inputs,
+    secretInputs: ['adminPassword'],
     stateful: true,
     outputNames: () => ({ values: ['host', 'port', 'name', 'database'], secrets: ['username', 'password'] }),
     provision,

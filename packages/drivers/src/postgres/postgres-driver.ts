@@ -516,6 +516,7 @@ export function createPostgresDriver(options: PostgresDriverOptions = {}): Resou
   return {
     id: POSTGRES_DRIVER_ID,
     inputs,
+    secretInputs: ['adminPassword'],
     stateful: true,
     outputNames: () => ({
       values: ['host', 'port', 'name', 'database'],

@@ -501,6 +501,7 @@ export function createRedisDriver(options: RedisDriverOptions = {}): ResourceDri
   return {
     id: REDIS_DRIVER_ID,
     inputs,
+    secretInputs: ['adminPassword'],
     stateful: true,
     outputNames: () => ({ values: ['host', 'port', 'prefix'], secrets: ['username', 'password'] }),
     provision,

@@ -34,6 +34,8 @@ export interface RouteState {
 export function createRouteDriver(): ResourceDriver {
   return {
     id: ROUTE_DRIVER_ID,
+    // No I/O: a plan runs it to show the real outputs.
+    pure: true,
     inputs: noInputs,
     outputNames: () => ({ values: [], secrets: [] }),
     async provision(request, signal) {

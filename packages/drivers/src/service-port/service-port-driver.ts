@@ -19,6 +19,8 @@ const params = z.object({
 export function createServicePortDriver(): ResourceDriver {
   return {
     id: SERVICE_PORT_DRIVER_ID,
+    // No I/O: a plan runs it to show the real outputs.
+    pure: true,
     inputs: noInputs,
     outputNames: () => ({ values: ['hostname', 'port'], secrets: [] }),
     async provision(request, signal) {

@@ -16,6 +16,8 @@ const params = z.object({ workload: z.string().min(1).optional() });
 export function createServiceDriver(): ResourceDriver {
   return {
     id: SERVICE_DRIVER_ID,
+    // No I/O: a plan runs it to show the real outputs.
+    pure: true,
     inputs: noInputs,
     outputNames: () => ({ values: ['name'], secrets: [] }),
     async provision(request, signal) {

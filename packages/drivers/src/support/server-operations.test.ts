@@ -76,6 +76,21 @@ describe('serverStep', () => {
     expect(String((error.cause as Error).message)).not.toContain('s3cret-admin');
   });
 
+  it("gives a statement's own advice only when the server answered, not when the connection was lost", async () => {
+    const lost = { ...step(5), classify: () => 'unreachable' as const, fix: 'grant CREATEROLE' };
+    const error = (await serverStep(
+      lost,
+      Promise.reject(new Error('Connection terminated unexpectedly')),
+    ).catch((e: unknown) => e)) as PavedError;
+    expect(error.message).toMatch(/cannot reach PostgreSQL at db:5432 .*inputs host and port/);
+    expect(error.message).not.toContain('grant CREATEROLE');
+    const refused = { ...lost, classify: () => 'privilege' as const };
+    const denied = (await serverStep(refused, Promise.reject(new Error('permission denied'))).catch(
+      (e: unknown) => e,
+    )) as PavedError;
+    expect(denied.message).toMatch(/: grant CREATEROLE$/);
+  });
+
   it("rejects with the caller's reason when cancelled", async () => {
     const controller = new AbortController();
     const reason = new Error('deployment cancelled');

@@ -100,7 +100,12 @@ export async function serverStep<T>(
     doing: string;
     stop: () => void;
     classify: (error: unknown) => ServerFailureKind;
-    /** What to do, when the generic advice for the kind of failure is not enough. */
+    /**
+     * What to do, when the generic advice for the kind of failure is not enough. A string is the
+     * statement's own advice (a privilege to grant, objects to drop): it applies when the server
+     * answered with a refusal or an error, not when the connection was lost or the admin refused,
+     * where the generic advice (host and port, credentials) is the right one.
+     */
     fix?: string | ((kind: ServerFailureKind) => string | undefined) | undefined;
   },
   work: Promise<T>,
@@ -114,13 +119,13 @@ export async function serverStep<T>(
       throw serverFailure(step.ref, 'timeout', step.doing, new Error(`no answer within ${step.seconds} s`));
     }
     const kind = step.classify(error);
-    throw serverFailure(
-      step.ref,
-      kind,
-      step.doing,
-      error,
-      typeof step.fix === 'function' ? step.fix(kind) : step.fix,
-    );
+    const fix =
+      typeof step.fix === 'function'
+        ? step.fix(kind)
+        : kind === 'privilege' || kind === 'failed'
+          ? step.fix
+          : undefined;
+    throw serverFailure(step.ref, kind, step.doing, error, fix);
   }
 }
 

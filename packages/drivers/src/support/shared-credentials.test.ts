@@ -144,6 +144,19 @@ describe('shared credentials', () => {
       ).toThrow(
         `driver "db": resource "db.default#orders.db" is in the middle of a rotation (login "${base}_1" is not revoked yet)`,
       );
+      // Marked, so the server can finish the pending rotation instead of starting another.
+      let pending: unknown;
+      try {
+        startRotation(
+          'db',
+          credentials({}),
+          { loginBase: base, login: { current: 2, previous: 1 } },
+          'login',
+        );
+      } catch (error) {
+        pending = error;
+      }
+      expect(pending).toMatchObject({ code: 'CONFLICT', details: { rotation: 'pending' } });
     });
 
     it('revokes only with the secrets of the current login', () => {

@@ -175,7 +175,8 @@ export function startRotation(
       'CONFLICT',
       `driver "${driverId}": resource "${request.resource.uid}" is in the middle of a rotation (${noun} "${loginName(state.loginBase, state.login.previous)}" is not revoked yet): ` +
         'redeploy the workloads, revoke the previous credentials, then rotate again',
-      { details: { uid: request.resource.uid } },
+      // `rotation: 'pending'` tells the caller the new login exists: it may redeploy and revoke.
+      { details: { uid: request.resource.uid, rotation: 'pending' } },
     );
   }
   return { next: otherSlot(state.login.current), password: generatePassword() };

@@ -14,6 +14,8 @@ export const VOLUME_DRIVER_ID = 'volume';
 export function createVolumeDriver(): ResourceDriver {
   return {
     id: VOLUME_DRIVER_ID,
+    // No I/O: a plan runs it to show the real outputs.
+    pure: true,
     inputs: noInputs,
     stateful: true,
     outputNames: () => ({ values: ['source'], secrets: [] }),

@@ -42,6 +42,7 @@ import {
   type LogOptions,
   type RenderedContainer,
   type RenderedWorkload,
+  type ResourceContainers,
   type Runtime,
   type RuntimePlan,
   type RuntimePlanItem,
@@ -76,6 +77,7 @@ import { chooseInstanceId, createInstance } from './instance-creation.js';
 import { describeWatchProbe, InstanceWatch } from './instance-watch.js';
 import { mergeByTime } from './log-demux.js';
 import { readinessGate } from './readiness-gate.js';
+import { DockerResourceContainers } from './resource-containers.js';
 import { TcpForwarder } from './tcp-forwarder.js';
 
 export interface DockerRuntimeOptions {
@@ -138,6 +140,8 @@ export class DockerRuntime implements Runtime {
   readonly host: string;
   readonly #engine: Engine;
   readonly #images: ImageResolver;
+  /** Dedicated server containers of the `container` resource driver (`resource-containers.ts`). */
+  readonly resourceContainers: ResourceContainers;
   readonly #exits: ExitCodes;
   readonly #readinessTimeoutMs: number;
   readonly #drainTimeoutMs: number;
@@ -166,6 +170,7 @@ export class DockerRuntime implements Runtime {
     const docker = new Docker(dockerConnection(host));
     this.#engine = new Engine(docker, this.name, host, options.graceMs ?? 10_000);
     this.#images = new ImageResolver(docker, this.name, host, options.registries);
+    this.resourceContainers = new DockerResourceContainers(this.#engine, this.#images);
     this.#exits = new ExitCodes(docker, this.name);
     this.#readinessTimeoutMs = options.readinessTimeoutMs ?? 60_000;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
@@ -494,6 +499,7 @@ export class DockerRuntime implements Runtime {
         level: 'warn',
         type: 'workload.restarted',
         workload: instance.workload,
+        source: { app: instance.env.app, env: instance.env.env, deployment: instance.deployment },
         message: `${instance.env.app}/${instance.env.env}: workload "${instance.workload}" was not running; started its containers again`,
       });
     }
@@ -750,6 +756,7 @@ export class DockerRuntime implements Runtime {
     pointForwarders(entry, snapshot.published);
     const emit = this.#onEvent;
     const where = `${entry.env.app}/${entry.env.env}`;
+    const source = { app: entry.env.app, env: entry.env.env, deployment: instance.deployment };
     let recover = snapshot.sandboxDown;
     const reported = entry.reported;
     for (const view of snapshot.containers) {
@@ -765,6 +772,7 @@ export class DockerRuntime implements Runtime {
           type: 'container.restarted',
           workload: entry.name,
           container: view.name,
+          source,
           message: `${where}: container "${view.name}" of workload "${entry.name}" restarted (${restarts} so far, ${probes.livenessRestarts} after failed liveness probes${code === undefined ? '' : `, last exit code ${code}`})`,
         });
       }
@@ -787,6 +795,11 @@ export class DockerRuntime implements Runtime {
       probes.livenessFailures += 1;
       probes.probeFailures += 1;
       probes.lastProbe = { probe: describeWatchProbe(probe), status: result.status };
+      probes.lastFailure = {
+        probe: `liveness ${describeWatchProbe(probe)}`,
+        status: result.status,
+        at: new Date().toISOString(),
+      };
       if (probes.livenessFailures < LIVENESS_FAILURE_LIMIT || !isCurrent()) continue;
       probes.livenessFailures = 0;
       probes.wasReady = false;
@@ -796,6 +809,7 @@ export class DockerRuntime implements Runtime {
         type: 'container.unhealthy',
         workload: entry.name,
         container: view.name,
+        source,
         message: `${where}: container "${view.name}" of workload "${entry.name}" failed its liveness probe ${LIVENESS_FAILURE_LIMIT} times (${result.status}); restarting it`,
       });
       await this.#engine.docker.getContainer(view.id).restart({ t: this.#engine.graceSeconds });
@@ -826,6 +840,7 @@ export class DockerRuntime implements Runtime {
           restarts,
           ...(image === undefined ? {} : { image }),
           probeFailures: probes?.probeFailures ?? 0,
+          ...(probes?.lastFailure === undefined ? {} : { lastProbeFailure: probes.lastFailure }),
         };
         if (info === undefined) return { ...base, state: 'failed' };
         const state = info.State;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RenderedContainer, RenderedWorkload } from '@paved/core';
+import { UNKNOWN_OUTPUT, type RenderedContainer, type RenderedWorkload } from '@paved/core';
 import { dockerWorkloadProblems, startOrder } from './docker-workload-problems.js';
 
 const container = (extra: Partial<RenderedContainer> = {}): RenderedContainer => ({
@@ -24,6 +24,11 @@ const workload = (
 });
 
 describe('dockerWorkloadProblems', () => {
+  it('lets a plan mount a volume whose name is known only after provisioning', () => {
+    const planned = container({ volumes: [{ source: UNKNOWN_OUTPUT, target: '/data', readOnly: false }] });
+    expect(dockerWorkloadProblems([workload({ main: planned })])).toEqual([]);
+  });
+
   it('accepts registry images, built images with a context, UDP ports and limits', () => {
     expect(
       dockerWorkloadProblems([

@@ -2,7 +2,7 @@
  * What the docker target cannot run, found at plan time so that nothing starts, and the order in
  * which a workload's containers start (`before`).
  */
-import { DNS_LABEL, type Problem, type RenderedWorkload } from '@paved/core';
+import { DNS_LABEL, UNKNOWN_OUTPUT, type Problem, type RenderedWorkload } from '@paved/core';
 import { memoryBytes, nanoCpus } from './quantities.js';
 
 /** Names the engine accepts for volumes. */
@@ -47,7 +47,8 @@ export function dockerWorkloadProblems(workloads: RenderedWorkload[]): Problem[]
       }
       for (const volume of container.volumes) {
         const at = `containers.${name}.volumes.${volume.target}`;
-        if (!VOLUME_NAME.test(volume.source)) {
+        // A plan does not know the name of a volume not provisioned yet; the deploy checks it.
+        if (!VOLUME_NAME.test(volume.source) && volume.source !== UNKNOWN_OUTPUT) {
           add(
             w,
             at,

@@ -244,7 +244,11 @@ async function createContainers(
         ...(instance.sandbox === undefined ? owner : {}),
         HostConfig: {
           Init: true,
-          RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 0 },
+          // A release-phase container (others wait for it to complete) that fails is not run
+          // again: it may have done half its work (a migration); the deployment fails instead.
+          RestartPolicy: instance.layout.completes.includes(container)
+            ? { Name: 'no' }
+            : { Name: 'on-failure', MaximumRetryCount: 0 },
           NetworkMode: instance.sandbox === undefined ? network : `container:${instance.sandbox}`,
           ...(instance.sandbox === undefined ? { PortBindings: bindings } : {}),
           Mounts: spec.volumes.map((volume) => ({

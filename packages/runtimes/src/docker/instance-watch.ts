@@ -38,6 +38,8 @@ export interface ProbeState {
   livenessFailures: number;
   livenessRestarts: number;
   lastProbe?: { probe: string; status: string };
+  /** The last failed readiness or liveness check, for `status`. */
+  lastFailure?: { probe: string; status: string; at: string };
 }
 
 export interface WatchSnapshot {
@@ -153,6 +155,15 @@ export class InstanceWatch {
           const result = await this.check(resolved, `${view.name}/readiness`, execIntervalMs);
           state.lastProbe = { probe: describeWatchProbe(resolved), status: result.status };
           if (!result.ok) state.probeFailures += 1;
+          // Failures while a container boots are expected (the gate's evidence has them); status
+          // keeps those of a container that had been ready: what took it out of service.
+          if (!result.ok && state.wasReady) {
+            state.lastFailure = {
+              probe: `readiness ${describeWatchProbe(resolved)}`,
+              status: result.status,
+              at: new Date().toISOString(),
+            };
+          }
           view.ready = result.ok;
         }
         if (view.ready) state.wasReady = true;

@@ -44,6 +44,8 @@ export async function readinessGate(engine: Engine, gate: Gate): Promise<GateRes
   const deadline = startedAt + gate.readinessTimeoutMs;
   const pending = instance.layout.containers.filter((container) => !started.includes(container));
   const reported = new Map<string, number>();
+  /** Containers others wait on to `complete` (migrations): they run once, before the others. */
+  const releasePhase = new Set(instance.layout.completes);
   const fail = async (error: string, snapshot?: WatchSnapshot): Promise<GateResult> => ({
     ok: false,
     error,
@@ -71,6 +73,13 @@ export async function readinessGate(engine: Engine, gate: Gate): Promise<GateRes
         );
       }
       const wasStarted = !pending.includes(view.name);
+      if (wasStarted && view.status === 'exited' && view.exitCode !== 0 && releasePhase.has(view.name)) {
+        const code = exits.lastExit(view.id) ?? view.exitCode;
+        return fail(
+          `workload "${name}" release-phase container "${view.name}" exited with code ${code} before completing; the containers waiting for it to complete were not started and it is not run again (see its logs)`,
+          snapshot,
+        );
+      }
       if (wasStarted && view.status === 'exited' && view.exitCode === 0 && !view.completed) {
         return fail(
           `workload "${name}" container "${view.name}" exited with code 0 right after it started; a container that no other container waits to \`complete\` must keep running`,

@@ -397,3 +397,75 @@ describe('ProcessRuntime (process target specifics)', () => {
     ).toThrow(/inside the data directory/);
   });
 });
+
+describe('ProcessRuntime release phase', () => {
+  let dirs: ReturnType<typeof makeDirs>;
+  let runtime: ProcessRuntime;
+  const env: EnvironmentRef = { app: 'release', env: 'phase' };
+
+  beforeAll(() => {
+    dirs = makeDirs();
+  });
+  afterAll(async () => {
+    await runtime.destroy(env, { deleteData: true });
+    await runtime.close();
+    await eventually(async () => expect(processesUnder([dirs.dataDir, dirs.workDir])).toEqual([]), 5000);
+    rmSync(dirs.dataDir, { recursive: true, force: true });
+    rmSync(dirs.workDir, { recursive: true, force: true });
+  });
+
+  it('does not run a completed release-phase container again when its supervisor is started again', async () => {
+    runtime = new ProcessRuntime(baseOptions(dirs));
+    await runtime.init();
+    const base = {
+      image: '.',
+      context: { dir: dirs.context, hash: 'conformance' },
+      variables: {},
+      secretVariables: [],
+      files: [],
+      volumes: [{ source: 'data', target: '/data', readOnly: false }],
+    };
+    const containers: Record<string, RenderedContainer> = {
+      migrate: { ...base, command: ['sh', '-c', 'echo ran >> "$PAVED_ROOT/data/runs"'], before: {} },
+      main: { ...base, command: ['node', 'server.mjs'], before: { migrate: { ready: 'complete' } } },
+    };
+    const workload: RenderedWorkload = {
+      name: 'web',
+      deployment: 1,
+      specHash: 'release-phase',
+      containers,
+      ports: { http: { port: 80, targetPort: 8080, protocol: 'TCP' } },
+    };
+    const result = await runtime.apply(
+      await runtime.plan(env, [workload]),
+      () => undefined,
+      new AbortController().signal,
+    );
+    expect(result.workloads[0]).toMatchObject({ ok: true });
+    const runs = join(dirs.workDir, env.app, env.env, 'volumes', 'data', 'runs');
+    expect(readFileSync(runs, 'utf8')).toBe('ran\n');
+
+    // The supervisor dies with the server; the next server starts it again.
+    await runtime.close();
+    await killInstance(dirs.stateDir, env, 'web');
+    runtime = new ProcessRuntime(baseOptions(dirs));
+    await runtime.init();
+    // Ready as the new supervisor reports it (state.json still holds the dead one's report first).
+    const dir = join(dirs.stateDir, env.app, env.env, 'web');
+    const { instance } = JSON.parse(readFileSync(join(dir, 'workload.json'), 'utf8')) as { instance: string };
+    await eventually(async () => {
+      const read = (file: string): unknown =>
+        JSON.parse(readFileSync(join(dir, 'instances', instance, file), 'utf8'));
+      const { supervisor } = read('instance.json') as { supervisor: { pid: number } };
+      const state = read('state.json') as { supervisor: { pid: number }; ready: boolean };
+      expect(state.supervisor.pid).toBe(supervisor.pid);
+      expect(state.ready).toBe(true);
+      const [status] = await runtime.status(env);
+      expect(status?.containers.find((container) => container.name === 'migrate')).toMatchObject({
+        state: 'completed',
+        exitCode: 0,
+      });
+    }, 15_000);
+    expect(readFileSync(runs, 'utf8')).toBe('ran\n');
+  }, 60_000);
+});

@@ -59,7 +59,6 @@ import {
   type RenderedContainer,
   type RenderedWorkload,
   type Runtime,
-  type RuntimeEvent,
   type RuntimePlan,
   type RuntimePlanItem,
   type WorkloadStatus,
@@ -160,7 +159,7 @@ export class ProcessRuntime implements Runtime {
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #onEvent: EventSink | undefined;
   #monitor: NodeJS.Timeout | undefined;
-  readonly #seenRestarts = new Map<string, number>();
+  readonly #seenRestarts = new Map<string, { restarts: number; livenessRestarts: number }>();
 
   constructor(options: ProcessRuntimeOptions) {
     const stateDir = resolve(options.stateDir);
@@ -201,6 +200,17 @@ export class ProcessRuntime implements Runtime {
           if (id !== record.instance) await this.#stopInstance(env, workload, id);
         }
         const instance = this.#readInstance(env, workload, record.instance);
+        // Restarts from before this start were reported (and recorded) by the server that saw them.
+        const seen =
+          instance === undefined
+            ? undefined
+            : readJson<SupervisorState>(join(instance.stateDir, 'state.json'));
+        for (const [container, current] of Object.entries(seen?.containers ?? {})) {
+          this.#seenRestarts.set(`${record.instance}/${container}`, {
+            restarts: current.restarts,
+            livenessRestarts: current.livenessRestarts,
+          });
+        }
         if (instance !== undefined && !isAlive(instance.record.supervisor)) {
           await this.#killLeftovers(instance);
           const supervisor = spawnNodeScript(
@@ -761,6 +771,7 @@ export class ProcessRuntime implements Runtime {
         ...(current?.exitCode === undefined ? {} : { exitCode: current.exitCode }),
         image: '.',
         probeFailures: current?.probeFailures ?? 0,
+        ...(current?.lastProbeFailure === undefined ? {} : { lastProbeFailure: current.lastProbeFailure }),
       };
     });
     const ports = Object.entries(record.ports).map(([name, port]) => ({
@@ -891,6 +902,10 @@ export class ProcessRuntime implements Runtime {
     }
   }
 
+  /**
+   * Reports what the supervisors saw since the last look (restarts with their exit, liveness
+   * restarts) as events carrying their environment and deployment, so the server can record them.
+   */
   #watch(): void {
     const emit = this.#onEvent;
     if (emit === undefined) return;
@@ -899,21 +914,39 @@ export class ProcessRuntime implements Runtime {
         const record = this.#readRecord(env, workload);
         const instance =
           record === undefined ? undefined : this.#readInstance(env, workload, record.instance);
-        if (instance === undefined) continue;
+        if (record === undefined || instance === undefined) continue;
         const state = readJson<SupervisorState>(join(instance.stateDir, 'state.json'));
+        const source = { app: env.app, env: env.env, deployment: record.deployment };
+        const where = `${env.app}/${env.env}: container`;
         for (const [container, current] of Object.entries(state?.containers ?? {})) {
           const key = `${instance.record.id}/${container}`;
-          const seen = this.#seenRestarts.get(key) ?? 0;
-          if (current.restarts > seen) {
-            this.#seenRestarts.set(key, current.restarts);
-            const event: RuntimeEvent = {
+          const seen = this.#seenRestarts.get(key) ?? { restarts: 0, livenessRestarts: 0 };
+          if (current.restarts <= seen.restarts && current.livenessRestarts <= seen.livenessRestarts)
+            continue;
+          this.#seenRestarts.set(key, {
+            restarts: current.restarts,
+            livenessRestarts: current.livenessRestarts,
+          });
+          if (current.livenessRestarts > seen.livenessRestarts) {
+            const failure = current.lastProbeFailure;
+            emit({
+              level: 'warn',
+              type: 'container.unhealthy',
+              workload,
+              container,
+              source,
+              message: `${where} "${container}" of workload "${workload}" failed its liveness probe 3 times in a row${failure === undefined ? '' : ` (${failure.probe}: ${failure.status})`}; restarting it`,
+            });
+          }
+          if (current.restarts > seen.restarts) {
+            emit({
               level: 'warn',
               type: 'container.restarted',
               workload,
               container,
-              message: `${env.app}/${env.env}: container "${container}" of workload "${workload}" restarted (${current.restarts} so far, ${current.livenessRestarts} after failed liveness probes)`,
-            };
-            emit(event);
+              source,
+              message: `${where} "${container}" of workload "${workload}" restarted (${current.restarts} so far, ${current.livenessRestarts} after failed liveness probes; last exit ${exitText(current)})`,
+            });
           }
         }
       }

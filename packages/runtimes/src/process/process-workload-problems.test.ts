@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RenderedContainer, RenderedWorkload } from '@paved/core';
+import { UNKNOWN_OUTPUT, type RenderedContainer, type RenderedWorkload } from '@paved/core';
 import { processWorkloadProblems } from './process-workload-problems.js';
 
 const container = (extra: Partial<RenderedContainer> = {}): RenderedContainer => ({
@@ -26,6 +26,11 @@ const workload = (
 });
 
 describe('processWorkloadProblems', () => {
+  it('lets a plan mount a volume whose name is known only after provisioning', () => {
+    const planned = container({ volumes: [{ source: UNKNOWN_OUTPUT, target: '/data', readOnly: false }] });
+    expect(processWorkloadProblems([workload({ main: planned })])).toEqual([]);
+  });
+
   it('accepts a context-built container with a command', () => {
     expect(processWorkloadProblems([workload({ main: container() })])).toEqual([]);
   });

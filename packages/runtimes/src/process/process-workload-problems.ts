@@ -3,7 +3,7 @@
  * containers without a command, UDP ports, `before` references to unknown containers or in a
  * cycle, names that are unsafe as directory names.
  */
-import { DNS_LABEL, type Problem, type RenderedWorkload } from '@paved/core';
+import { DNS_LABEL, UNKNOWN_OUTPUT, type Problem, type RenderedWorkload } from '@paved/core';
 
 /** Volume sources become directory names; anything else is refused rather than mangled. */
 export const VOLUME_SOURCE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
@@ -54,6 +54,8 @@ export function processWorkloadProblems(workloads: RenderedWorkload[]): Problem[
         }
       }
       for (const volume of container.volumes) {
+        // A plan does not know the name of a volume not provisioned yet; the deploy checks it.
+        if (volume.source === UNKNOWN_OUTPUT) continue;
         if (!VOLUME_SOURCE.test(volume.source) || volume.source.includes('..')) {
           add(
             w,

@@ -58,6 +58,8 @@ export interface ContainerState {
   probeFailures: number;
   livenessRestarts: number;
   lastProbe?: { probe: string; ok: boolean; status: string; at: string };
+  /** The last failed readiness or liveness check (`paved status` shows it). */
+  lastProbeFailure?: { probe: string; status: string; at: string };
   message?: string;
 }
 

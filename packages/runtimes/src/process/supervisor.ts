@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { checkProbe, describeProbe, type ResolvedProbe } from '../probes/probe-check.js';
 import { BoundedLogWriter } from './log-file.js';
 import { identify } from './process-identity.js';
-import { writeJsonAtomic } from './state-file.js';
+import { readJson, writeJsonAtomic } from './state-file.js';
 import type {
   ContainerState,
   SupervisedContainer,
@@ -59,6 +59,19 @@ const state: SupervisorState = {
     ]),
   ),
 };
+// A supervisor started again for the same instance (it died, the server restarted it) does not
+// run the release phase a second time: what completed before stays completed.
+const earlier = readJson<SupervisorState>(spec.stateFile);
+if (earlier?.token === spec.token) {
+  for (const container of spec.containers) {
+    const previous = earlier.containers[container.name];
+    const current = state.containers[container.name];
+    if (container.runsToCompletion && previous?.state === 'completed' && current !== undefined) {
+      current.state = 'completed';
+      if (previous.exitCode !== undefined) current.exitCode = previous.exitCode;
+    }
+  }
+}
 const running = new Map<string, Running>();
 const writers = new Map<string, BoundedLogWriter>();
 const restartAt = new Map<string, number>();
@@ -132,7 +145,11 @@ function start(container: SupervisedContainer, isRestart: boolean): void {
     running.delete(container.name);
     current.state = 'failed';
     current.ready = false;
-    current.message = `could not start "${container.command}": ${error.code ?? error.message}`;
+    const hint =
+      error.code === 'ENOENT' || error.code === 'EACCES'
+        ? ` (not found, or not executable by the user workloads run as, in the context or on PATH ${container.env.PATH ?? ''})`
+        : '';
+    current.message = `could not start "${container.command}": ${error.code ?? error.message}${hint}`;
     delete current.process;
     note(container.name, current.message);
     save();
@@ -167,6 +184,16 @@ function onExit(
   }
   if (code === 0 && container.runsToCompletion && !entry.stopping) {
     current.state = 'completed';
+    save();
+    return;
+  }
+  if (container.runsToCompletion && !entry.stopping) {
+    // A release-phase container (a migration others wait on) is not run again after failing: it
+    // may have done half its work, and whether to repeat it is for a person to decide. The
+    // instance never becomes ready, so the deployment fails with its logs.
+    current.state = 'failed';
+    current.message = `release-phase container exited with ${signal === null ? `code ${code ?? '?'}` : `signal ${signal}`} before completing (the containers waiting for it to complete were not started)`;
+    note(container.name, current.message);
     save();
     return;
   }
@@ -211,7 +238,11 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
-async function probe(name: string, kind: 'readiness' | 'liveness', target: ResolvedProbe): Promise<boolean> {
+async function probe(
+  name: string,
+  kind: 'readiness' | 'liveness',
+  target: ResolvedProbe,
+): Promise<{ ok: boolean; status: string }> {
   const current = state.containers[name];
   const result = await checkProbe(target, Math.max(1000, spec.probeIntervalMs * 2));
   if (current !== undefined && kind === 'readiness') {
@@ -223,7 +254,16 @@ async function probe(name: string, kind: 'readiness' | 'liveness', target: Resol
     };
     if (!result.ok) current.probeFailures += 1;
   }
-  return result.ok;
+  // Failed readiness checks while a container boots are expected (the gate's evidence has them);
+  // status keeps failures of a container that had been ready: what took it out of service.
+  if (current !== undefined && !result.ok && (kind === 'liveness' || current.wasReady)) {
+    current.lastProbeFailure = {
+      probe: `${kind} ${describeProbe(target)}`,
+      status: result.status,
+      at: new Date().toISOString(),
+    };
+  }
+  return result;
 }
 
 async function checkContainer(container: SupervisedContainer): Promise<void> {
@@ -234,13 +274,13 @@ async function checkContainer(container: SupervisedContainer): Promise<void> {
   if (container.readinessProbe === undefined) {
     current.ready = Date.now() - entry.startedAt >= SETTLE_MS;
   } else {
-    const ok = await probe(container.name, 'readiness', container.readinessProbe);
+    const { ok } = await probe(container.name, 'readiness', container.readinessProbe);
     if (running.get(container.name) !== entry) return;
     current.ready = ok;
   }
   if (current.ready) current.wasReady = true;
   if (container.livenessProbe !== undefined && current.wasReady) {
-    const ok = await checkProbe(container.livenessProbe, Math.max(1000, spec.probeIntervalMs * 2));
+    const ok = await probe(container.name, 'liveness', container.livenessProbe);
     if (running.get(container.name) !== entry) return;
     entry.livenessFailures = ok.ok ? 0 : entry.livenessFailures + 1;
     if (!ok.ok) current.probeFailures += 1;

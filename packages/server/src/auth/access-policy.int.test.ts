@@ -42,6 +42,7 @@ const EXTRA_TABLE = `
 |---|---|---|---|---|---|---|---|
 | read one's own identity and roles | ✔ | ✔ | ✔ | ✔ | ✔ | ✔ | ✔ |
 | read the server's metrics | ✘ | ✘ | ✘ | ✘ | ✘ | ✘ | ✔ |
+| rotate the master key | ✘ | ✘ | ✘ | ✘ | ✘ | ✘ | ✔ |
 | public: health, the API document, logging in | ✔ | ✔ | ✔ | ✔ | ✔ | ✔ | ✔ |
 `;
 
@@ -270,6 +271,11 @@ describe('the access-control table, through the API', () => {
         route: 'GET /api/v1/apps/{app}/deployments/diff',
         path: appPath('/deployments/diff?from=dev:1&to=prod:1'),
         ok: handler404(/^deployment 1 of .*\/dev does not exist/),
+      },
+      {
+        route: 'GET /api/v1/apps/{app}/sets/{setId}',
+        path: appPath(`/sets/sha256:${'0'.repeat(64)}`),
+        ok: handler404(/has no deployment set sha256:0+/),
       },
       { route: 'GET /api/v1/apps/{app}/envs/{env}/status', path: appPath('/envs/dev/status'), ok: 200 },
       {
@@ -631,6 +637,13 @@ describe('the access-control table, through the API', () => {
       { route: 'GET /api/v1/whoami', path: fixed('/api/v1/whoami'), ok: 200 },
     ],
     "read the server's metrics": [{ route: 'GET /metrics', path: fixed('/metrics'), ok: 200 }],
+    'rotate the master key': [
+      {
+        route: 'POST /api/v1/admin/rotate-master-key',
+        path: fixed('/api/v1/admin/rotate-master-key'),
+        ok: 200,
+      },
+    ],
     'public: health, the API document, logging in': [
       { route: 'GET /api/v1/health', path: fixed('/api/v1/health'), ok: 200 },
       { route: 'GET /api/openapi.json', path: fixed('/api/openapi.json'), ok: 200 },
@@ -661,6 +674,18 @@ describe('the access-control table, through the API', () => {
         route: 'POST /api/v1/apps/{app}/envs/{env}/deployments/{n}/cancel',
         path: appPath(`/envs/${env}/deployments/1/cancel`),
         ok: handler404(/^deployment 1 of .* does not exist/),
+      },
+      {
+        route: 'POST /api/v1/apps/{app}/envs/{env}/rollback',
+        path: appPath(`/envs/${env}/rollback`),
+        body: () => ({ deployment: 1 }),
+        ok: handler404(/^deployment 1 of .* does not exist/),
+      },
+      {
+        route: 'POST /api/v1/apps/{app}/envs/{env}/promote',
+        path: appPath(`/envs/${env}/promote`),
+        body: () => ({ from: env === 'dev' ? 'prod' : 'dev', plan: true }),
+        ok: { status: 409, message: /has no succeeded deployment, so there is nothing to promote/ },
       },
       {
         // A rotation redeploys the environment: it takes what deploying there takes.

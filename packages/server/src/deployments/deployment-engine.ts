@@ -15,6 +15,7 @@ import type {
   Deployment,
   DeploymentEvent,
   DeploymentStep,
+  DeploymentWorkload,
   Environment,
   Store,
 } from '@paved/store';
@@ -37,6 +38,7 @@ import {
   type InfrastructureAuditSink,
 } from './infrastructure-audit.js';
 import { deprovisionResource } from './deprovision-resource.js';
+import { recoverInterruptedDeployment } from './crash-recovery.js';
 
 /** What deleting an environment did to its resources. */
 export interface EnvironmentTeardown {
@@ -164,6 +166,7 @@ export class DeploymentEngine {
         { app: deployment.app, env: deployment.env, deployment: deployment.number },
         'marked a deployment interrupted by a server stop as failed',
       );
+      await this.#recover(deployment);
     }
     this.#timer = setInterval(() => void this.#poll(), this.#options.pollMs ?? POLL_MS);
     this.#timer.unref();
@@ -196,13 +199,36 @@ export class DeploymentEngine {
         { path: 'workloads', message: 'no workloads given and none running' },
       ]);
     }
+    return this.queue(environment, workloads, actor, {
+      ...(request.message === undefined ? {} : { message: request.message }),
+    });
+  }
+
+  /**
+   * Queues a deployment of exactly `workloads` (the environment's whole set afterwards), pinning
+   * the values versions: those given (a rollback's restored ones), else the latest now, so the
+   * run renders with what was in force at submit however long it waits. Submit, rollback and
+   * promotion all end here.
+   */
+  async queue(
+    environment: Environment,
+    workloads: DeploymentWorkload[],
+    actor: string,
+    options: { message?: string; valuesVersions?: { app: number; env: number } } = {},
+  ): Promise<Deployment> {
+    const { store } = this.#options;
+    const valuesVersions = options.valuesVersions ?? {
+      app: await store.values.currentVersion({ app: environment.app }),
+      env: await store.values.currentVersion({ app: environment.app, env: environment.name }),
+    };
     const deployment = await store.deployments.create({
       app: environment.app,
       env: environment.name,
       setId: setIdOf(workloads),
       actor,
       workloads,
-      ...(request.message === undefined ? {} : { message: request.message }),
+      valuesVersions,
+      ...(options.message === undefined ? {} : { message: options.message }),
       steps: DEPLOYMENT_STEPS.map((name): DeploymentStep => ({ name, status: 'pending' })),
     });
     await this.appendEvent(deployment, {
@@ -214,13 +240,31 @@ export class DeploymentEngine {
     return deployment;
   }
 
+  /**
+   * What deploying exactly `workloads` (the whole set; missing ones would be removed) would
+   * change, with no side effect: the plan of a promotion.
+   */
+  async planWorkloads(
+    environment: Environment,
+    workloads: DeploymentWorkload[],
+  ): Promise<DeploymentPlanAnswer> {
+    const runtime = await this.runtimeOf(environment);
+    const current = await this.#options.store.deployments.current(environment.app, environment.name);
+    return planDeploymentRequest(this.#runContext(environment, runtime), workloads, current);
+  }
+
   /** What a request would change, with no side effect. */
   async plan(environment: Environment, request: DeploymentRequest): Promise<DeploymentPlanAnswer> {
     const given = workloadsOfRequest(request, this.#options.contexts);
     const runtime = await this.runtimeOf(environment);
     const current = await this.#options.store.deployments.current(environment.app, environment.name);
     const workloads = mergeWorkloads(given, current?.workloads ?? [], request.prune === true);
-    return planDeploymentRequest(this.#runContext(environment, runtime), workloads, current);
+    return planDeploymentRequest(
+      this.#runContext(environment, runtime),
+      workloads,
+      current,
+      given.map((workload) => workload.name),
+    );
   }
 
   /**
@@ -388,10 +432,11 @@ export class DeploymentEngine {
    * The driver sets up the other login with a new password while the current one keeps working;
    * the new secrets are stored; a deployment redeploys the current workloads unchanged so they
    * start with them; and only once it succeeded are the previous credentials revoked. When it
-   * fails, nothing is revoked and both logins keep working.
+   * fails, nothing is revoked and both logins keep working; called again, it finishes that
+   * rotation (the driver says it is pending) instead of making another login.
    *
-   * @throws PavedError CONFLICT (a deployment of the environment is queued or running, nothing
-   *   uses the resource, or the driver is mid-rotation), NOT_FOUND (no such resource, listing the
+   * @throws PavedError CONFLICT (a deployment of the environment is queued or running, or nothing
+   *   uses the resource), NOT_FOUND (no such resource, listing the
    *   environment's resources), INVALID_INPUT (its driver cannot rotate credentials),
    *   DRIVER_FAILED (the driver failed; what was done is named).
    */
@@ -505,14 +550,27 @@ export class DeploymentEngine {
       );
     };
 
+    let resumed = false;
     try {
       const rotated = await driver.rotateCredentials(request(resource), new AbortController().signal);
       await persist(resource, rotated);
     } catch (error) {
-      await audit('resource.rotate-credentials', 'failed');
-      throw driverFailed('rotating the credentials', error, 'the current credentials are unchanged');
+      // A rotation whose redeploy failed left its new login in place, unrevoked: finish that one
+      // (redeploy, then revoke) rather than refuse, or the old login could never be revoked.
+      const pending =
+        error instanceof PavedError &&
+        error.code === 'CONFLICT' &&
+        (error.details as { rotation?: unknown } | undefined)?.rotation === 'pending';
+      if (!pending) {
+        await audit('resource.rotate-credentials', 'failed');
+        throw driverFailed('rotating the credentials', error, 'the current credentials are unchanged');
+      }
+      resumed = true;
+      messages.push(
+        `the last rotation of ${uid} was not finished (its redeploy did not succeed): finishing it with the credentials it made, no new login`,
+      );
     }
-    await audit('resource.rotate-credentials', 'succeeded');
+    await audit('resource.rotate-credentials', 'succeeded', resumed ? { resumed } : {});
 
     const deployment = await store.deployments.create({
       app,
@@ -535,7 +593,10 @@ export class DeploymentEngine {
     const finished = await this.#finished(deployment);
     if (finished.status !== 'succeeded') {
       messages.push(
-        `deployment ${deployment.number} ${finished.status}${finished.error === undefined ? '' : `: ${finished.error}`}; the previous credentials were NOT revoked, so both the old and the new ones work; fix the deployment and deploy again (paved deployments get ${app} ${env} ${deployment.number})`,
+        `deployment ${deployment.number} ${finished.status}${finished.error === undefined ? '' : `: ${finished.error}`}; ` +
+          `the previous credentials were NOT revoked: the workloads still run with them, and the new ones (stored on the resource) work too; ` +
+          `see why (paved deployments get ${app} ${env} ${deployment.number}), fix it, then run paved resources rotate-credentials ${app} ${env} '${uid}' again: ` +
+          'it redeploys with the same new credentials and only then revokes the previous ones',
       );
       return { uid, deployment: deployment.number, revoked: false, messages };
     }
@@ -671,6 +732,27 @@ export class DeploymentEngine {
       this.#running.delete(key);
       finish();
     }
+  }
+
+  /** Puts the environment of an interrupted deployment back on its current deployment. */
+  async #recover(deployment: Deployment): Promise<void> {
+    const environment = await this.#options.store.environments.get(deployment.app, deployment.env);
+    if (environment === undefined) return;
+    let runtime: Runtime;
+    try {
+      runtime = await this.runtimeOf(environment);
+    } catch (error) {
+      this.#logger.error(
+        { err: error, app: deployment.app, env: deployment.env },
+        'cannot recover an interrupted deployment: its target is unavailable; deploy again once it is',
+      );
+      return;
+    }
+    const dumpDir = this.#options.dumpDir?.(deployment.app, deployment.env);
+    await recoverInterruptedDeployment(this.#runContext(environment, runtime), deployment, {
+      ...(dumpDir === undefined ? {} : { dumpDir }),
+      report: async (event) => void (await this.appendEvent(deployment, event)),
+    });
   }
 
   #runContext(environment: Environment, runtime: Runtime): RunContext {

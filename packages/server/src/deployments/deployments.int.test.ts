@@ -613,6 +613,13 @@ describe('deployments on the process target', () => {
           reason:
             'criterion {env_type=production} needs env_type=production, the request has env_type=development',
         }),
+        // The default for docker targets (a PostgreSQL container of its own) does not apply here.
+        expect.objectContaining({
+          name: 'default-postgres',
+          fallback: true,
+          matched: false,
+          reason: 'only for environments on docker targets; it runs on a process target',
+        }),
       ],
       active: { definition: 'dev-postgres', definitionVersion: 1, status: 'ready' },
     });

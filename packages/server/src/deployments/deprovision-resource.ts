@@ -79,6 +79,9 @@ export async function deprovisionResource(
           env: environment.name,
           envType: environment.type,
           target: { name: environment.target, kind: context.runtime.kind },
+          ...(context.runtime.resourceContainers === undefined
+            ? {}
+            : { containers: context.runtime.resourceContainers }),
         },
         inputs: definition?.inputs ?? { values: {}, secrets: {} },
         state: resource.state,

@@ -1,8 +1,8 @@
-import { SECRET_MASK, type RenderedWorkload } from '@paved/core';
+import { maskArguments, SECRET_MASK, type RenderedWorkload } from '@paved/core';
 
 /**
- * Rendered workloads for display and diff: secret variables and secret file content replaced by
- * `(secret)`, binary content by its size. This is what the deployment keeps in the clear.
+ * Rendered workloads for display and diff: secret variables, secret arguments and secret file
+ * content replaced by `(secret)`, binary content by its size. This is what the deployment keeps in the clear.
  */
 export function maskRendered(workloads: readonly RenderedWorkload[]): unknown[] {
   return workloads.map((workload) => ({
@@ -12,6 +12,8 @@ export function maskRendered(workloads: readonly RenderedWorkload[]): unknown[] 
         name,
         {
           ...container,
+          ...(container.command === undefined ? {} : { command: maskArguments(container, 'command') }),
+          ...(container.args === undefined ? {} : { args: maskArguments(container, 'args') }),
           variables: Object.fromEntries(
             Object.entries(container.variables).map(([key, value]) => [
               key,

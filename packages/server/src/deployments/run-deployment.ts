@@ -12,12 +12,14 @@ import {
   type Clock,
   type CurrentWorkload,
   type FieldChange,
+  type MatchContext,
   type NetworkEndpoint,
   type PlannedResourceState,
   type PreviousResource,
   type ProvisionContext,
   type ProvisionedResource,
   type RenderedWorkload,
+  type RuntimeKind,
   type ResourceDefinition,
   type ResourceDriver,
   type ResourceGraph,
@@ -42,6 +44,8 @@ import { deprovisionResource } from './deprovision-resource.js';
 import { auditInfrastructure, type InfrastructureAuditSink } from './infrastructure-audit.js';
 import { decodeRendered, encodeRendered, maskRendered } from './rendered-specs.js';
 import { prepareWorkloads, type PreparedWorkload } from './workload-set.js';
+import { faultPoint, faultingSink } from './fault-injection.js';
+import { intentRecordingDrivers } from './provision-intents.js';
 
 /** What one run needs from the engine, for one environment. */
 export interface RunContext {
@@ -66,6 +70,8 @@ export interface DeploymentPlanAnswer {
   workloads: { name: string; action: string; reason: string; changes: FieldChange[] }[];
   resources: { uid: string; type: string; action: string; reason: string }[];
   summary: string;
+  /** Nothing to create, update, delete or detach: deploying this restarts nothing. */
+  noChanges: boolean;
 }
 
 /** Everything the stages produce up to render. */
@@ -156,7 +162,11 @@ export async function runDeployment(
     const workloads = prepared.map((entry) => entry.workload);
     const requests = await step('request', async () => requestResources(workloads));
     const definitions = await step('match', async () =>
-      resolveDefinitions(await context.definitions(), requests.nodes, matchContext(context.environment)),
+      resolveDefinitions(
+        await context.definitions(),
+        requests.nodes,
+        matchContext(context.environment, context.runtime.kind),
+      ),
     );
     const graph = await step('graph', async () =>
       buildResourceGraph(requests, workloads, { definitions: definitions.definitions }),
@@ -165,9 +175,9 @@ export async function runDeployment(
     const provisioned = await step('provision', async () => {
       const ports = await allocatePorts(context, deployment.workloads, prepared);
       const { resources } = await provisionGraph(graph, {
-        drivers: context.drivers,
+        drivers: intentRecordingDrivers(context, definitions.definitions),
         definitions: definitions.definitions,
-        context: await provisionContext(context, prepared, ports),
+        context: await provisionContext(context, prepared, ports, deployment.valuesVersions),
         previous: await previousResources(context),
         signal,
         clock,
@@ -194,14 +204,15 @@ export async function runDeployment(
       });
       return { resources, ports };
     });
-    const rendered = await step('render', async () =>
-      renderWorkloads(workloads, {
+    const rendered = await step('render', async () => {
+      faultPoint('during-render');
+      return renderWorkloads(workloads, {
         deployment: number,
         outputs: workloadOutputs(graph, provisioned.resources),
         contexts: new Map(prepared.map((entry) => [entry.workload.metadata.name, entry.contexts])),
         ports: provisioned.ports,
-      }),
-    );
+      });
+    });
     const runtimePlan = await step('plan', async () => {
       const plan = planDeployment(rendered, currentWorkloads(context, previous), { prune: true });
       emit('info', 'plan.summary', plan.summary);
@@ -209,7 +220,7 @@ export async function runDeployment(
     });
     await step('apply', async () => {
       graphRecorder.applying();
-      const result = await runtime.apply(runtimePlan, events.sink, signal);
+      const result = await runtime.apply(runtimePlan, faultingSink(events.sink), signal);
       applied = result.workloads;
       graphRecorder.applied(result.workloads);
       for (const outcome of result.workloads) {
@@ -229,6 +240,7 @@ export async function runDeployment(
       if (signal.aborted) signal.throwIfAborted();
       if (failed.length > 0) throw new PavedError('TARGET_FAILED', failed.map(describeFailure).join('\n'));
     });
+    faultPoint('before-record');
     const finished = await step('record', async () =>
       record(
         context,
@@ -284,12 +296,14 @@ export async function runDeployment(
 
 /**
  * The plan of a request without side effects: nothing is provisioned, no port is allocated (new
- * workloads plan with port 0), nothing starts.
+ * workloads plan without a host port), nothing starts. `given` names the workloads the request
+ * gave; the others of `stored` are kept from the current deployment and planned as such.
  */
 export async function planDeploymentRequest(
   context: RunContext,
   stored: DeploymentWorkload[],
   current: Deployment | undefined,
+  given?: readonly string[],
 ): Promise<DeploymentPlanAnswer> {
   const { environment } = context;
   const prepared = prepareWorkloads(stored, context.contexts);
@@ -298,7 +312,7 @@ export async function planDeploymentRequest(
   const { definitions } = resolveDefinitions(
     await context.definitions(),
     requests.nodes,
-    matchContext(environment),
+    matchContext(environment, context.runtime.kind),
   );
   const graph = buildResourceGraph(requests, workloads, { definitions });
   const existing = await context.store.ports.list(environment.app, environment.name);
@@ -336,8 +350,11 @@ export async function planDeploymentRequest(
     stateful: resource.stateful,
   }));
   const byUid = new Map(desired.map((resource) => [resource.uid, resource]));
+  const givenNames = new Set(given ?? stored.map((workload) => workload.name));
   const plan = planDeployment(rendered, currentWorkloads(context, current), {
+    // `stored` is already the set after the deploy: what it lacks is removed (`--prune`).
     prune: true,
+    kept: stored.map((workload) => workload.name).filter((name) => !givenNames.has(name)),
     resources: {
       desired,
       // Active resources do not keep their params; compare definitions only.
@@ -356,11 +373,12 @@ export async function planDeploymentRequest(
     workloads: plan.workloads,
     resources: plan.resources,
     summary: plan.summary,
+    noChanges: plan.isEmpty,
   };
 }
 
-function matchContext(environment: Environment): { app: string; env: string; envType: string } {
-  return { app: environment.app, env: environment.name, envType: environment.type };
+function matchContext(environment: Environment, targetKind: RuntimeKind): MatchContext {
+  return { app: environment.app, env: environment.name, envType: environment.type, targetKind };
 }
 
 /**
@@ -398,6 +416,8 @@ async function provisionContext(
   context: RunContext,
   prepared: readonly PreparedWorkload[],
   ports: ReadonlyMap<string, Record<string, number>>,
+  /** The versions the deployment pinned when submitted; the latest when absent (plans, old rows). */
+  pinned?: { app: number; env: number },
 ): Promise<Omit<ProvisionContext, 'workload' | 'dependencies'>> {
   const { environment, runtime, store, secrets } = context;
   const network: Record<string, NetworkEndpoint> = {};
@@ -421,8 +441,11 @@ async function provisionContext(
   }
   const values: Record<string, { value: string; secret: boolean }> = {};
   // Environment values win over the app's.
-  for (const scope of [{ app: environment.app }, { app: environment.app, env: environment.name }]) {
-    for (const entry of await store.values.list(scope)) {
+  for (const [scope, version] of [
+    [{ app: environment.app }, pinned?.app],
+    [{ app: environment.app, env: environment.name }, pinned?.env],
+  ] as const) {
+    for (const entry of await store.values.list(scope, version)) {
       values[entry.key] = {
         value: entry.secret ? secrets.open(entry.value) : entry.value,
         secret: entry.secret,
@@ -434,6 +457,7 @@ async function provisionContext(
     env: environment.name,
     envType: environment.type,
     target: { name: environment.target, kind: runtime.kind },
+    ...(runtime.resourceContainers === undefined ? {} : { containers: runtime.resourceContainers }),
     network,
     values,
   };

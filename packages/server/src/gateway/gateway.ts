@@ -17,6 +17,13 @@ export const DEFAULT_GATEWAY_PORT = 7080;
 /** How often routes are read again, so changes made by another server replica show up. */
 const REFRESH_MS = 3000;
 
+/**
+ * A request for a host and path no route serves reads the routes again first (a deployment may
+ * just have added it, in another process), but at most this often, so that traffic for unknown
+ * hosts cannot turn into a query per request.
+ */
+const MISS_REFRESH_MS = 250;
+
 /** Hop-by-hop headers are for one connection only and are not forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -32,14 +39,16 @@ const HOP_BY_HOP = new Set([
 export interface GatewayOptions {
   store: Store;
   logger: Logger;
+  /** How often routes are read again; 3 s by default. */
   refreshMs?: number;
 }
 
 /**
  * The gateway: serves apps' `route` resources to their users by host and path, as a reverse
- * proxy to the workloads' host ports. It runs inside the server process for now; it only reads
- * the routes the deployment engine records, so it can move into its own process (`paved gateway`)
- * unchanged. Traffic through it is the apps' own and is never authenticated by Paved.
+ * proxy to the workloads' host ports. It runs inside `paved server` (embedded) or in a process of
+ * its own (`paved gateway`, `start-gateway.ts`); either way it only reads the routes the
+ * deployment engine records in the store. Traffic through it is the apps' own and is never
+ * authenticated by Paved.
  */
 export class Gateway {
   readonly #store: Store;
@@ -57,6 +66,7 @@ export class Gateway {
   #server: Server | undefined;
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
+  #lastRefresh = 0;
 
   constructor(options: GatewayOptions) {
     this.#store = options.store;
@@ -67,6 +77,7 @@ export class Gateway {
   /** Reads the routes again now (after a deployment is recorded). */
   async refresh(): Promise<void> {
     this.#refreshing ??= (async () => {
+      this.#lastRefresh = Date.now();
       try {
         this.#table = new RouteTable(await this.#store.routes.list());
       } catch (error) {
@@ -88,7 +99,7 @@ export class Gateway {
           new PavedError(
             'UNAVAILABLE',
             error.code === 'EADDRINUSE'
-              ? `gateway port ${port} on ${host} is in use; stop what uses it or pass --gateway-port`
+              ? `gateway port ${port} on ${host} is in use; stop what uses it or choose another port (paved server --gateway-port, paved gateway --port)`
               : `the gateway cannot listen on ${host}:${port}: ${error.message}`,
             { cause: error },
           ),
@@ -120,6 +131,16 @@ export class Gateway {
   #handle(request: IncomingMessage, response: ServerResponse): void {
     const hostHeader = request.headers.host ?? '';
     const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const route = this.#table.match(hostHeader, path);
+    if (route === undefined && Date.now() - this.#lastRefresh >= MISS_REFRESH_MS) {
+      // The request waits for the routes; its body stays buffered in the socket meanwhile.
+      void this.refresh().then(() => this.#serve(request, response, hostHeader, path));
+      return;
+    }
+    this.#serve(request, response, hostHeader, path);
+  }
+
+  #serve(request: IncomingMessage, response: ServerResponse, hostHeader: string, path: string): void {
     const route = this.#table.match(hostHeader, path);
     if (route === undefined) {
       page(

@@ -5,7 +5,6 @@
 import {
   definitionConflicts,
   PavedError,
-  stableStringify,
   type Problem,
   type ResourceDefinition,
   type ResourceDriver,
@@ -13,6 +12,7 @@ import {
 import type { EnvType, ResourceDefinitionContent, SecretReference, Store } from '@paved/store';
 import { z } from 'zod';
 import { zodProblems } from '../http/zod-problems.js';
+import { definitionFingerprint } from '../secrets/content-fingerprints.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import {
   checkEnvironmentTypeDocument,
@@ -306,7 +306,7 @@ export async function applyDefinitions(
           ),
         },
       };
-      const fingerprint = options.secrets.fingerprint(stableStringify({ ...content, secretRefs }));
+      const fingerprint = definitionFingerprint(options.secrets, { ...content, secretRefs });
       const { action } = await store.definitions.put(sealed, fingerprint, options.actor);
       results.push({ kind: 'ResourceDefinition', name: definition.name, action });
     }
@@ -340,6 +340,15 @@ function driverProblems(
     return both.map((key) => ({
       path: `spec.inputs.secrets.${key}`,
       message: `input "${key}" is given both as a value and as a secret: keep one`,
+    }));
+  }
+  // Refused here rather than at the first provisioning: by then it would be stored, and shown by
+  // `paved definitions get` and `paved export`, in plain text.
+  const plain = (driver.secretInputs ?? []).filter((key) => Object.hasOwn(values, key));
+  if (plain.length > 0) {
+    return plain.map((key) => ({
+      path: `spec.inputs.values.${key}`,
+      message: `input "${key}" of driver ${driver.id} is a secret: move it under spec.inputs.secrets as { env: NAME } or { file: PATH }, which the CLI reads on apply; under inputs.values it would be stored and shown in plain text`,
     }));
   }
   const parsed = driver.inputs.safeParse({ ...values, ...secrets });

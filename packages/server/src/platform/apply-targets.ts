@@ -3,10 +3,11 @@
  * documents of the request (nothing is stored unless every document is valid), then written with
  * `store.targets.put` in the same transaction, secrets sealed as definitions' secret inputs are.
  */
-import { stableStringify, type Problem } from '@paved/core';
+import type { Problem } from '@paved/core';
 import type { SecretReference, Store, TargetContent, TargetType } from '@paved/store';
 import { z } from 'zod';
 import { zodProblems } from '../http/zod-problems.js';
+import { targetFingerprint } from '../secrets/content-fingerprints.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { DOCKER_HOST_PATTERN } from '../targets/docker-host.js';
 import {
@@ -245,14 +246,7 @@ export async function putTarget(
       Object.entries(target.secrets).map(([path, value]) => [path, secrets.seal(value)]),
     ),
   };
-  const fingerprint = secrets.fingerprint(
-    stableStringify({
-      type: target.type,
-      settings: target.settings,
-      secrets: target.secrets,
-      secretRefs: target.secretRefs,
-    }),
-  );
+  const fingerprint = targetFingerprint(secrets, target);
   const { action } = await store.targets.put(content, fingerprint, actor);
   return action;
 }

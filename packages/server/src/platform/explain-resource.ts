@@ -2,7 +2,7 @@
  * `paved resources explain`: which definition matches one workload's resource in an environment,
  * and why every other candidate lost — the same matching the deployment engine runs.
  */
-import { DEFAULT_CLASS, matchDefinition, PavedError, validateScore } from '@paved/core';
+import { DEFAULT_CLASS, matchDefinition, PavedError, validateScore, type RuntimeKind } from '@paved/core';
 import type { Store } from '@paved/store';
 import { requireEnvironment } from '../routes/lookups.js';
 import { platformDefinitions } from './platform-definitions.js';
@@ -29,10 +29,14 @@ export interface ResourceExplanation {
   active?: { definition: string; definitionVersion: number; status: string };
 }
 
-/** Explains against the workloads of the environment's current deployment. */
+/**
+ * Explains against the workloads of the environment's current deployment. `targetKind` tells the
+ * kind of a target by its name (defaults shipped for one kind of target match only there).
+ */
 export async function explainResource(
   store: Store,
   target: { app: string; env: string; workload: string; resource: string },
+  targetKind?: (name: string) => Promise<RuntimeKind | undefined>,
 ): Promise<ResourceExplanation> {
   const { app, env, workload, resource } = target;
   const environment = await requireEnvironment(store, app, env);
@@ -65,10 +69,12 @@ export async function explainResource(
     id: requested.id ?? `${workload}.${resource}`,
   };
   const uid = `${request.type}.${request.class}#${request.id}`;
+  const kind = await targetKind?.(environment.target);
   const result = matchDefinition(await platformDefinitions(store), request, {
     app,
     env,
     envType: environment.type,
+    ...(kind === undefined ? {} : { targetKind: kind }),
   });
   const active = await store.resources.get(app, env, uid);
   return {

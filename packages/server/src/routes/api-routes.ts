@@ -1,4 +1,5 @@
 import { refineAccess } from './access-refinements.js';
+import { adminRoutes } from './admin-routes.js';
 import { appRoutes } from './app-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { definitionRoutes } from './definition-routes.js';
@@ -6,6 +7,7 @@ import { deploymentDiffRoutes } from './deployment-diff-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { envTypeRoutes } from './env-type-routes.js';
 import { environmentRoutes } from './environment-routes.js';
+import { releaseRoutes } from './release-routes.js';
 import { resourceRoutes } from './resource-routes.js';
 import type { AnyRoute } from './route.js';
 import { roleBindingRoutes } from './role-binding-routes.js';
@@ -27,6 +29,7 @@ export function apiRoutes(options: SystemRouteOptions): AnyRoute[] {
     ...valueRoutes(),
     ...deploymentRoutes(),
     ...deploymentDiffRoutes(),
+    ...releaseRoutes(),
     ...resourceRoutes(),
     ...definitionRoutes(),
     ...targetRoutes(),
@@ -36,5 +39,6 @@ export function apiRoutes(options: SystemRouteOptions): AnyRoute[] {
     ...tokenRoutes(),
     ...roleBindingRoutes(),
     ...auditRoutes(),
+    ...adminRoutes(),
   ]);
 }

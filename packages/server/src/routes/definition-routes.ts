@@ -159,7 +159,8 @@ export function definitionRoutes(): AnyRoute[] {
         resource: z.string().min(1),
       }),
       response: explanationSchema,
-      handler: async ({ params, server }) => explainResource(server.store, params),
+      handler: async ({ params, server }) =>
+        explainResource(server.store, params, async (name) => (await server.targets.get(name))?.type),
     }),
     defineRoute({
       method: 'GET',

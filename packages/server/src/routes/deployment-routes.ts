@@ -281,6 +281,10 @@ export function deploymentRoutes(): AnyRoute[] {
               state: container.state,
               restarts: container.restarts,
               ...(container.exitCode === undefined ? {} : { exitCode: container.exitCode }),
+              ...(container.probeFailures === undefined ? {} : { probeFailures: container.probeFailures }),
+              ...(container.lastProbeFailure === undefined
+                ? {}
+                : { lastProbeFailure: container.lastProbeFailure }),
             })),
             ...(status.message === undefined ? {} : { message: status.message }),
           })),
@@ -424,6 +428,23 @@ export function deploymentToWire(deployment: Deployment): z.input<typeof deploym
     ...(deployment.error === undefined ? {} : { error: deployment.error }),
     workloads: deployment.workloads.map((workload) => workload.name),
     ...imagesOf(deployment),
+    ...(deployment.valuesVersions === undefined ? {} : { valuesVersions: deployment.valuesVersions }),
+    ...definitionsOf(deployment),
+  };
+}
+
+/** The definition matched for each resource, as the stored graph's resource nodes carry it. */
+function definitionsOf(deployment: Deployment): {
+  definitions?: NonNullable<z.input<typeof deploymentSchema>['definitions']>;
+} {
+  const nodes = (deployment.graph as ResourceGraphJson | undefined)?.nodes;
+  if (!Array.isArray(nodes)) return {};
+  return {
+    definitions: nodes.flatMap((node) =>
+      node.kind === 'resource' && node.definition !== undefined
+        ? [{ uid: node.id, name: node.definition.name, version: node.definition.version }]
+        : [],
+    ),
   };
 }
 

@@ -33,6 +33,40 @@ export const deploymentSchema = z.object({
       description:
         'The image each container ran, with its digest (a registry digest, else the image id), as the target recorded it; docker targets only.',
     }),
+  valuesVersions: z.object({ app: z.number().int(), env: z.number().int() }).optional().meta({
+    description:
+      'The values versions (app-level and environment-level) pinned when the deployment was submitted; its run used exactly these. Absent on deployments recorded before versions were pinned.',
+  }),
+  definitions: z
+    .array(z.object({ uid: z.string(), name: z.string(), version: z.number().int() }))
+    .optional()
+    .meta({
+      description:
+        'The resource definition (name and version) matched for each resource, from the stored graph; absent before the graph step ran.',
+    }),
+});
+
+export const deploymentSetSchema = z.object({
+  app: z.string(),
+  id: z.string().meta({ description: 'The set id: `sha256:` of the workloads in canonical form.' }),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  workloads: z.array(
+    z.object({
+      name: z.string(),
+      file: z.string().meta({ description: 'The file name the first deployment of the set read it from.' }),
+      score: z.string().meta({ description: 'The Score file as uploaded.' }),
+      contexts: z
+        .record(z.string(), z.string())
+        .meta({ description: 'Container → build-context hash, for `image: .` containers.' }),
+      images: z
+        .record(z.string(), z.string())
+        .meta({ description: 'Container → image override (`--image`).' }),
+      fileSources: z.record(z.string(), z.number().int()).meta({
+        description: 'Files read with `source:`, by path: their size in bytes (contents not shown).',
+      }),
+    }),
+  ),
 });
 
 export const deploymentPlanSchema = z.object({
@@ -50,6 +84,9 @@ export const deploymentPlanSchema = z.object({
   ),
   resources: z.array(z.object({ uid: z.string(), type: z.string(), action: z.string(), reason: z.string() })),
   summary: z.string(),
+  noChanges: z
+    .boolean()
+    .meta({ description: 'Nothing to create, update, delete or detach: deploying this restarts nothing.' }),
 });
 
 export const statusSchema = z.object({
@@ -68,7 +105,12 @@ export const statusSchema = z.object({
           name: z.string(),
           state: z.string(),
           restarts: z.number().int(),
-          exitCode: z.number().int().optional(),
+          exitCode: z.number().int().optional().meta({ description: 'How its last run ended.' }),
+          probeFailures: z.number().int().optional(),
+          lastProbeFailure: z
+            .object({ probe: z.string(), status: z.string(), at: z.string() })
+            .optional()
+            .meta({ description: 'The last failed readiness or liveness check.' }),
         }),
       ),
       message: z.string().optional(),

@@ -95,4 +95,8 @@ export const valueChangeSchema = z.object({
   value: z.string().optional().meta({ description: 'Absent for secrets and unsets.' }),
   actor: z.string(),
   at: timestamp,
+  note: z
+    .string()
+    .optional()
+    .meta({ description: 'Why the version was written when not by hand, e.g. restored by a rollback.' }),
 });

@@ -179,5 +179,6 @@ function changeToWire(change: ValueChange): z.input<typeof valueChangeSchema> {
     ...(change.secret || change.value === undefined ? {} : { value: change.value }),
     actor: change.actor,
     at: change.at,
+    ...(change.note === undefined ? {} : { note: change.note }),
   };
 }

@@ -89,6 +89,30 @@ describe('SecretBox', () => {
   });
 });
 
+describe('SecretBox.useKeys', () => {
+  it('switches the keys of the same box in place, for every holder of it', () => {
+    const oldKey = key();
+    const newKey = key();
+    const box = new SecretBox(oldKey);
+    const holder = { secrets: box };
+    const before = box.seal('kept');
+    box.useKeys(newKey, [oldKey]);
+    expect(holder.secrets.keyId).toBe(masterKeyId(newKey));
+    expect(box.keyIds).toEqual([masterKeyId(newKey), masterKeyId(oldKey)]);
+    expect(SecretBox.keyIdOf(box.seal('new'))).toBe(masterKeyId(newKey));
+    expect(box.open(before)).toBe('kept');
+    box.useKeys(newKey);
+    expect(box.keyIds).toEqual([masterKeyId(newKey)]);
+    expect(() => box.open(before)).toThrow(/which this server does not have/);
+  });
+
+  it('names the key a sealed value needs, and refuses what was never sealed', () => {
+    const master = key();
+    expect(SecretBox.keyIdOf(new SecretBox(master).seal('x'))).toBe(masterKeyId(master));
+    expect(() => SecretBox.keyIdOf('plain')).toThrow(/not in the sealed format/);
+  });
+});
+
 function captureError(work: () => unknown): PavedError {
   try {
     work();

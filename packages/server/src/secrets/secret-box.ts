@@ -18,8 +18,8 @@ const VERSION = 'v1';
  * holds both the old and the new key can read values from before and after the rotation.
  */
 export class SecretBox {
-  readonly #current: MasterKey;
-  readonly #byId: Map<string, MasterKey>;
+  #current: MasterKey;
+  #byId: Map<string, MasterKey>;
 
   /**
    * @param masterKey the key new values are sealed with.
@@ -27,12 +27,29 @@ export class SecretBox {
    */
   constructor(masterKey: Uint8Array, previousKeys: readonly Uint8Array[] = []) {
     this.#current = toMasterKey(masterKey);
-    this.#byId = new Map([this.#current, ...previousKeys.map(toMasterKey)].map((key) => [key.id, key]));
+    this.#byId = keysById(this.#current, previousKeys);
   }
 
   /** The id of the master key new values are sealed with. */
   get keyId(): string {
     return this.#current.id;
+  }
+
+  /** The ids of every master key this box opens values with, the current one first. */
+  get keyIds(): string[] {
+    return [...this.#byId.keys()];
+  }
+
+  /**
+   * Switches this box to other master keys, in place: every part of the server holding the box
+   * (routes, deployment engine, targets) seals and opens with them from the next call on. A
+   * master-key rotation uses it twice: new key current with the old one still accepted, then the
+   * new key alone once nothing needs the old one.
+   */
+  useKeys(masterKey: Uint8Array, previousKeys: readonly Uint8Array[] = []): void {
+    const current = toMasterKey(masterKey);
+    this.#byId = keysById(current, previousKeys);
+    this.#current = current;
   }
 
   seal(plaintext: string): string {
@@ -93,6 +110,11 @@ export class SecretBox {
     }
   }
 
+  /** The id of the master key that wraps `sealed`'s data key; throws when it is not sealed. */
+  static keyIdOf(sealed: string): string {
+    return parse(sealed).keyId;
+  }
+
   /** Whether `value` looks like something `seal` produced (it may still fail to open). */
   static isSealed(value: string): boolean {
     return /^v1:[0-9a-f]{16}:[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){3}$/.test(value);
@@ -113,6 +135,10 @@ export class SecretBox {
 /** A short, stable id for a master key that reveals nothing useful about it. */
 export function masterKeyId(key: Uint8Array): string {
   return createHash('sha256').update('paved master key id\0').update(key).digest('hex').slice(0, 16);
+}
+
+function keysById(current: MasterKey, previousKeys: readonly Uint8Array[]): Map<string, MasterKey> {
+  return new Map([current, ...previousKeys.map(toMasterKey)].map((key) => [key.id, key]));
 }
 
 interface MasterKey {

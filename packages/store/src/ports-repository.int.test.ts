@@ -92,6 +92,26 @@ describeEachDatabase('port allocations repository', (getStore) => {
     expect(asked).toEqual([]);
   });
 
+  it('searches from startAt and wraps round to the start of the range', async () => {
+    const store = getStore();
+    await withEnvironments(store, 'dev', 'prod');
+    await store.ports.allocate('shop', 'prod', [{ workload: 'web', port: 'http' }], RANGE, undefined, 20009);
+    const allocations = await store.ports.allocate(
+      'shop',
+      'dev',
+      [
+        { workload: 'web', port: 'http' },
+        { workload: 'web', port: 'admin' },
+        { workload: 'api', port: 'http' },
+      ],
+      RANGE,
+      undefined,
+      20008,
+    );
+    // 20009 is prod's: after 20008 the search wraps to 20000.
+    expect(allocations.map((allocation) => allocation.hostPort)).toEqual([20008, 20000, 20001]);
+  });
+
   it('fails with CONFLICT when the range is used up, allocating nothing', async () => {
     const store = getStore();
     await withEnvironments(store, 'dev', 'prod');

@@ -21,6 +21,9 @@ export class KyselyPortAllocationRepository implements PortAllocationRepository 
    * Returns the allocations of `wanted` in its order (each pair once). `isFree` is asked in
    * port order, only about ports no allocation holds, and may be asked again about the same port
    * when a race with another environment's allocation makes the whole allocation start over.
+   * `startAt` (within the range) is where the search begins, wrapping round to `range.from`:
+   * servers that share a host but not a store (several installations, parallel test servers)
+   * then rarely race for the same free port between the check and the bind.
    */
   async allocate(
     app: string,
@@ -28,8 +31,10 @@ export class KyselyPortAllocationRepository implements PortAllocationRepository 
     wanted: { workload: string; port: string }[],
     range: { from: number; to: number },
     isFree?: (port: number) => Promise<boolean>,
+    startAt: number = range.from,
   ): Promise<PortAllocation[]> {
     checkRange(range);
+    const order = scanOrder(range, startAt);
     const pairs = unique(wanted);
     try {
       return await retryOnRace(this.#context, async ({ db, dialect }) => {
@@ -55,10 +60,11 @@ export class KyselyPortAllocationRepository implements PortAllocationRepository 
                 .execute()
             ).map((row) => Number(row.host_port)),
           );
-          let candidate = range.from;
+          let next = 0;
           for (const pair of missing) {
             let hostPort: number | undefined;
-            for (; candidate <= range.to && hostPort === undefined; candidate += 1) {
+            for (; next < order.length && hostPort === undefined; next += 1) {
+              const candidate = order[next] as number;
               if (taken.has(candidate)) continue;
               if (isFree === undefined || (await isFree(candidate))) hostPort = candidate;
             }
@@ -129,6 +135,16 @@ function exhausted(
       'Delete environments no longer needed, or widen the host port range.',
     { details: { workload: pair.workload, port: pair.port, from: range.from, to: range.to } },
   );
+}
+
+/** Every port of the range once, from `startAt` to the end and then from the start. */
+function scanOrder(range: { from: number; to: number }, startAt: number): number[] {
+  const first =
+    Number.isInteger(startAt) && startAt >= range.from && startAt <= range.to ? startAt : range.from;
+  const order: number[] = [];
+  for (let port = first; port <= range.to; port += 1) order.push(port);
+  for (let port = range.from; port < first; port += 1) order.push(port);
+  return order;
 }
 
 function unique(wanted: { workload: string; port: string }[]): { workload: string; port: string }[] {

@@ -555,7 +555,8 @@ export interface ActiveResourceRepository {
 export interface PortAllocationRepository {
   /**
    * The host port of each (workload, port) of the environment, allocating new ones from
-   * `range` that no other allocation uses (and `isFree` accepts); existing ones are kept.
+   * `range` that no other allocation uses (and `isFree` accepts), searching from `startAt`
+   * (default `range.from`) and wrapping round; existing ones are kept.
    */
   allocate(
     app: string,
@@ -563,6 +564,7 @@ export interface PortAllocationRepository {
     wanted: { workload: string; port: string }[],
     range: { from: number; to: number },
     isFree?: (port: number) => Promise<boolean>,
+    startAt?: number,
   ): Promise<PortAllocation[]>;
   list(app: string, env: string): Promise<PortAllocation[]>;
   /** Frees the environment's allocations (all, or those of one workload). */

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import {
   PavedError,
   systemClock,
@@ -404,6 +405,9 @@ async function allocatePorts(
     wanted,
     context.portRange,
     context.isPortFree,
+    // A random first candidate: another Paved server on this host (its own store) searching
+    // the same range would otherwise race this one for the same lowest free port.
+    context.portRange.from + randomInt(context.portRange.to - context.portRange.from + 1),
   );
   for (const allocation of allocations) {
     const forWorkload = ports.get(allocation.workload);

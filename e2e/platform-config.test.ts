@@ -12,8 +12,8 @@ const EXAMPLES = join(ROOT, 'examples', 'platform');
 /** The secret references of examples/platform/, given values only this test knows. */
 const SECRETS: Record<string, string> = Object.fromEntries(
   ['DEV', 'STAGING', 'PRODUCTION'].flatMap((stage) => [
-    [`PG_${stage}_USER`, `user-${stage.toLowerCase()}`],
     [`PG_${stage}_PASSWORD`, `pw-${stage.toLowerCase()}-e2e-s3cret`],
+    [`REDIS_${stage}_PASSWORD`, `pw-redis-${stage.toLowerCase()}-e2e-s3cret`],
   ]),
 );
 

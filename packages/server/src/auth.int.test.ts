@@ -27,6 +27,8 @@ function sampleBody(route: AnyRoute): unknown {
   if (route.path.endsWith('/deployments')) {
     return { workloads: [{ file: 'score.yaml', score: 'apiVersion: score.dev/v1b1\n' }], plan: true };
   }
+  if (route.path.endsWith('/rollback')) return { deployment: 1 };
+  if (route.path.endsWith('/promote')) return { from: 'staging', plan: true };
   if (route.path === '/api/v1/apply') {
     return {
       documents: [

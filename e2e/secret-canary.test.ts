@@ -4,8 +4,10 @@
 // errors that echo their connection strings — then a full deploy through the built CLI and a
 // search of everything Paved shows or keeps outside the encrypted columns: the server's log (the
 // gateway's included), deployment events, every GET route of the API, every read command of the CLI
-// at every -o, rendered specs, plans and exports, every database row, and the command lines of
-// every process on the machine. Zero hits; yet the workload does get its secrets.
+// at every -o, rendered specs, plans and exports, every database row, every file in the data
+// directory but the database's own (the process target's supervisor specs, states and logs
+// included), and the command lines of every process on the machine. Zero hits; yet the workload
+// does get its secrets.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +16,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretBox } from '@paved/server';
-import { openStore } from '@paved/store';
+import { openStore, SQLITE_FILE_NAME } from '@paved/store';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../packages/cli/dist/main.js';
@@ -597,6 +599,18 @@ spec:
     for (const cell of await dumpDatabase({ dataDir })) {
       searched.push({ where: `database ${cell.table}.${cell.column}`, text: cell.value });
     }
+    // Files at rest: the database file is left out, its rows were searched above (secrets in them
+    // are sealed); everything else the server keeps must hold no secret in plain text.
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.isFile() && !entry.name.startsWith(SQLITE_FILE_NAME)) {
+          searched.push({ where: `file ${path}`, text: readFileSync(path, 'latin1') });
+        }
+      }
+    };
+    walk(dataDir);
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
@@ -610,6 +624,11 @@ spec:
     expect(searched.some((entry) => entry.where.startsWith('database value_changes'))).toBe(true);
     expect(searched.some((entry) => entry.where.startsWith('GET /api/v1/apps/'))).toBe(true);
     expect(searched.filter((entry) => entry.where.startsWith('paved ')).length).toBeGreaterThan(90);
+    expect(
+      searched.some((entry) =>
+        /^file .*\/runtime\/process\/.*\/instances\/.*\/spec\.json$/.test(entry.where),
+      ),
+    ).toBe(true);
     expect(Object.keys(CANARIES)).toHaveLength(6);
 
     // The control: the search does find a canary where it belongs, in the workload's environment.

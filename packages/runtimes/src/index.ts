@@ -1,4 +1,9 @@
-export { ProcessRuntime, type ProcessRuntimeOptions } from './process/process-runtime.js';
+export {
+  ProcessRuntime,
+  type ProcessRuntimeOptions,
+  type ProcessSecretsRef,
+  type ProcessSecretValues,
+} from './process/process-runtime.js';
 export { processWorkloadProblems } from './process/process-workload-problems.js';
 export {
   checkHttp,

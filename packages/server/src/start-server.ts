@@ -22,8 +22,10 @@ import { runtimeEventRecorder } from './deployments/runtime-events.js';
 import { DEFAULT_GATEWAY_PORT, Gateway } from './gateway/gateway.js';
 import { platformDefinitions } from './platform/platform-definitions.js';
 import { MasterKeyFiles } from './secrets/master-key-files.js';
+import type { SecretBox } from './secrets/secret-box.js';
 import { createLogger } from './observability/logger.js';
 import { detectDockerHost } from './targets/docker-host.js';
+import { processSecretsFromDeployments } from './targets/process-secrets.js';
 import type { RuntimeFactories, TargetRuntimes } from './targets/target-runtimes.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -116,11 +118,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const host = options.host ?? DEFAULT_HOST;
+  let secretBox: SecretBox | undefined;
   const runtime = new ProcessRuntime({
     stateDir: join(dataDir, 'runtime', 'process'),
     workDir: options.workDir ?? defaultWorkDir(dataDir),
     ...options.processTarget,
     onEvent: runtimeEventRecorder({ logger, engine: () => engine, target: 'process' }),
+    // A supervisor started again gets its secret values from the sealed deployment (ADR 0015).
+    secretsOf: processSecretsFromDeployments(store, () => secretBox),
   });
   const separateGateway = options.gateway === 'separate';
   if (separateGateway && options.gatewayPort === 0) {
@@ -137,8 +142,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const dockerHost = options.dockerHost === false ? undefined : (options.dockerHost ?? detectDockerHost());
 
   try {
-    // Workloads of the current deployments are found again, and kept when they are alive.
-    await runtime.init();
     const { app, context } = createServer({
       store,
       masterKey,
@@ -153,6 +156,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             name: target.name,
             host: target.host,
             registries: target.registries,
+            // The workloads' port forwarders outlive the server; their files stay with its data.
+            stateDir: join(dataDir, 'runtime', 'docker', target.name),
             ...options.dockerTarget,
             onEvent: runtimeEventRecorder({ logger, engine: () => engine, target: target.name }),
           }),
@@ -179,6 +184,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     targets = context.targets;
     // A rotation a crash interrupted is finished before anything opens a secret.
     await context.masterKeyRotation?.resume();
+    secretBox = context.secrets;
+    // Workloads of the current deployments are found again, and kept when they are alive; a dead
+    // supervisor is started again with secrets opened through the master key, hence only now.
+    await runtime.init();
     logger.info(
       { dockerHost: dockerHost ?? null },
       dockerHost === undefined

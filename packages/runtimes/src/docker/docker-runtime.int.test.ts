@@ -9,6 +9,7 @@ import { describeRuntime, eventually, getJson } from '../testing/describe-runtim
 import { LABEL } from './docker-labels.js';
 import { DockerRuntime, type DockerRuntimeOptions } from './docker-runtime.js';
 import { LogDemuxer } from './log-demux.js';
+import { forwarderProcesses } from './testing/forwarder-processes.js';
 import {
   BUSYBOX_IMAGE,
   contextHash,
@@ -23,10 +24,14 @@ import {
 
 const READINESS_TIMEOUT_MS = 8000;
 const docker = testDocker();
+/** The forwarders' files of every target of this file; each target has its own folder in it. */
+const stateRoot = mkdtempSync(join(tmpdir(), 'paved-docker-state-'));
+afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));
 
 function options(name: string): DockerRuntimeOptions {
   return {
     name,
+    stateDir: join(stateRoot, name),
     host: TEST_DOCKER_HOST,
     readinessTimeoutMs: READINESS_TIMEOUT_MS,
     probeIntervalMs: 250,
@@ -61,13 +66,15 @@ describeRuntime(
       cleanup: async () => {
         await runtime.close?.();
         rmSync(contextDir, { recursive: true, force: true });
-        // Every environment was destroyed: nothing of the target's is left on the engine.
+        // Every environment was destroyed: nothing of the target's is left on the engine, and no
+        // port forwarder is left running.
         expect(await ownedObjects(docker, conformanceTarget)).toEqual({
           containers: [],
           networks: [],
           volumes: [],
           images: [],
         });
+        expect(forwarderProcesses(join(stateRoot, conformanceTarget))).toEqual([]);
       },
     };
   },
@@ -183,6 +190,7 @@ describe('DockerRuntime (docker target specifics)', () => {
       volumes: [],
       images: [],
     });
+    expect(forwarderProcesses(join(stateRoot, target))).toEqual([]);
   });
 
   it('runs a workload as a pod: one network with DNS by workload name, one network namespace per workload', async () => {
@@ -550,6 +558,48 @@ describe('DockerRuntime (docker target specifics)', () => {
     } finally {
       await runtime.destroy(env);
     }
+  });
+
+  it('keeps relaying while no runtime runs, takes the forwarders over after a restart and stops them with the workload', async () => {
+    const env = nextEnv();
+    const stateDir = join(stateRoot, target);
+    try {
+      await deploy(env, [workload('web', { main: container() }), workload('api', { main: container() })]);
+      const web = await addressOf(env, 'web');
+      const api = await addressOf(env, 'api');
+      const before = await getJson(web, '/');
+      const forwarders = forwarderProcesses(stateDir).sort();
+      expect(forwarders.length).toBeGreaterThanOrEqual(2);
+
+      // Server down: the forwarders are processes of their own and go on relaying.
+      await runtime.close();
+      expect((await getJson(web, '/')).boot).toBe(before.boot);
+      expect(forwarderProcesses(stateDir).sort()).toEqual(forwarders);
+
+      // The next runtime takes the running forwarders over instead of starting others.
+      runtime = new DockerRuntime(options(target));
+      await runtime.init();
+      expect(forwarderProcesses(stateDir).sort()).toEqual(forwarders);
+      expect(await addressOf(env, 'web')).toBe(web);
+      expect((await getJson(web, '/')).boot).toBe(before.boot);
+
+      // A redeploy switches the same forwarder to the new instance.
+      await deploy(env, [
+        workload('web', { main: container({ CONFORMANCE_VERSION: '2' }) }),
+        workload('api', { main: container() }),
+      ]);
+      await eventually(async () => expect((await getJson(web, '/')).boot).not.toBe(before.boot));
+      expect(forwarderProcesses(stateDir).sort()).toEqual(forwarders);
+
+      // Removing a workload stops its forwarder; the other one keeps serving.
+      await deploy(env, [workload('web', { main: container({ CONFORMANCE_VERSION: '2' }) })]);
+      expect(forwarderProcesses(stateDir).length).toBe(forwarders.length - 1);
+      await expect(getJson(api, '/')).rejects.toThrow();
+      await getJson(web, '/');
+    } finally {
+      await runtime.destroy(env);
+    }
+    expect(forwarderProcesses(stateDir)).toEqual([]);
   });
 
   it('fails clearly when the engine cannot be reached', async () => {

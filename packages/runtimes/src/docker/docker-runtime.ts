@@ -17,18 +17,23 @@
  *   it (SIGTERM, SIGKILL after `graceMs`). A failure leaves the old one
  *   serving and removes the new one.
  * - **Ports.** Containers publish their ports on 127.0.0.1 with random host ports only. A workload
- *   port's stable address is an in-process TCP forwarder (`tcp-forwarder.ts`) on the host port the
- *   platform assigned (`RenderedPort.hostPort`), else on one picked at creation and kept across
- *   deployments; it points at the current instance.
- * - **State.** Only labels (`docker-labels.ts`). `init()` lists the target's containers, keeps one
- *   instance per workload, starts what died while the server was down, and listens on the
- *   forwarders' ports again. Nothing without the target's labels is ever touched; a name taken by
- *   a foreign container or network is an error.
+ *   port's stable address is a detached forwarder process (`detached-forwarder.ts`) on the host
+ *   port the platform assigned (`RenderedPort.hostPort`), else on one picked at creation and kept
+ *   across deployments; it points at the current instance. It outlives the server, so workload
+ *   traffic keeps flowing while the server restarts.
+ * - **State.** Labels (`docker-labels.ts`), and the forwarders' files under `stateDir`. `init()`
+ *   lists the target's containers, keeps one instance per workload, starts what died while the
+ *   server was down, takes over the running forwarders (starting those that are gone) and stops
+ *   forwarders of workloads that no longer exist. Nothing without the target's labels is ever
+ *   touched; a name taken by a foreign container or network is an error.
  * - **Health.** Crashes are restarted by the engine (`on-failure`); readiness and liveness are
  *   checked by a monitor in the server (`instance-watch.ts`); a failed liveness probe (three in a
  *   row) restarts the container through the engine.
  */
 import { setMaxListeners } from 'node:events';
+import { readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DNS_LABEL,
   PavedError,
@@ -51,6 +56,7 @@ import {
 } from '@paved/core';
 import Docker from 'dockerode';
 import { followContainerLogs, readContainerLogs } from './container-logs.js';
+import { DetachedForwarder, stopForwardersIn, workloadForwardersDir } from './detached-forwarder.js';
 import { dockerConnection, findDockerHost, usualDockerSockets } from './docker-host.js';
 import {
   chooseCurrent,
@@ -78,11 +84,15 @@ import { describeWatchProbe, InstanceWatch } from './instance-watch.js';
 import { mergeByTime } from './log-demux.js';
 import { readinessGate } from './readiness-gate.js';
 import { DockerResourceContainers } from './resource-containers.js';
-import { TcpForwarder } from './tcp-forwarder.js';
 
 export interface DockerRuntimeOptions {
   /** The target's name: part of every label, so two targets on one engine never touch each other. */
   name: string;
+  /**
+   * Where the workloads' port forwarders keep their files (readable by the server only). Default:
+   * `<tmpdir>/paved-docker/<name>`; the server passes one in its data directory.
+   */
+  stateDir?: string;
   /** `unix:///path` or `tcp://host:port`. Default: {@link findDockerHost}. */
   host?: string;
   /** Credentials per registry server (`ghcr.io`, `127.0.0.1:5001`, `docker.io`), used for pulls. */
@@ -115,7 +125,7 @@ interface WorkloadEntry {
   current: Instance;
   watch: InstanceWatch;
   /** Port name → the forwarder owning its stable host port (TCP ports). */
-  forwarders: Map<string, TcpForwarder>;
+  forwarders: Map<string, DetachedForwarder>;
   /** The monitor's evaluation in flight, awaited before the instance is replaced or removed. */
   tick?: Promise<void>;
   /**
@@ -149,6 +159,7 @@ export class DockerRuntime implements Runtime {
   readonly #minUptimeMs: number;
   readonly #onEvent: EventSink | undefined;
   readonly #sandboxImage: string | undefined;
+  readonly #stateDir: string;
   readonly #workloads = new Map<string, WorkloadEntry>();
   /** Workloads an apply is working on: adoption leaves them alone. */
   readonly #applying = new Set<string>();
@@ -178,6 +189,7 @@ export class DockerRuntime implements Runtime {
     this.#minUptimeMs = options.minUptimeMs ?? 1000;
     this.#onEvent = options.onEvent;
     this.#sandboxImage = options.sandboxImage;
+    this.#stateDir = options.stateDir ?? join(tmpdir(), 'paved-docker', options.name);
   }
 
   /** Finds what the target owns (by labels), starts what died while the server was down. */
@@ -189,19 +201,17 @@ export class DockerRuntime implements Runtime {
     return this.#initialized;
   }
 
-  /** Stops supervising (server shutdown): forwarders close, containers keep running. */
+  /**
+   * Stops supervising (server shutdown): containers and their port forwarders keep running, so
+   * workload traffic goes on; the next `init()` takes them over again.
+   */
   async close(): Promise<void> {
     if (this.#monitor !== undefined) clearInterval(this.#monitor);
     this.#monitor = undefined;
     this.#exits.close();
     const entries = [...this.#workloads.values()];
     this.#workloads.clear();
-    await Promise.all(
-      entries.map(async (entry) => {
-        await entry.tick;
-        await closeForwarders(entry.forwarders.values());
-      }),
-    );
+    await Promise.all(entries.map(async (entry) => entry.tick));
     this.#initialized = undefined;
   }
 
@@ -350,7 +360,7 @@ export class DockerRuntime implements Runtime {
     for (const entry of this.#entries(env)) {
       this.#workloads.delete(workloadKey(env, entry.name));
       await entry.tick;
-      await closeForwarders(entry.forwarders.values());
+      await stopForwarders(entry.forwarders.values());
     }
     const labels = environmentLabels(this.name, env);
     const containers = await this.#engine.call(where, () =>
@@ -366,6 +376,12 @@ export class DockerRuntime implements Runtime {
     await removeNetwork(this.#engine, env);
     await removeEnvironmentImages(this.#engine, env);
     if (options.deleteData === true) await removeEnvironmentVolumes(this.#engine, env);
+    // Forwarders of workloads this process never adopted (their containers were gone) too.
+    const envDir = join(this.#stateDir, env.app, env.env);
+    for (const workload of listDir(envDir)) {
+      await stopForwardersIn(workloadForwardersDir(this.#stateDir, env, workload));
+    }
+    rmSync(envDir, { recursive: true, force: true });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -382,6 +398,7 @@ export class DockerRuntime implements Runtime {
       this.#engine.docker.listContainers({ all: true, filters: labelFilter({ [LABEL.target]: this.name }) }),
     );
     await Promise.all([...groupInstances(list)].map(([key, instances]) => this.#adoptOnce(key, instances)));
+    await this.#stopOrphanForwarders();
     if (this.#monitor === undefined) {
       this.#monitor = setInterval(() => this.#monitorTick(), this.#probeIntervalMs);
       this.#monitor.unref();
@@ -402,7 +419,7 @@ export class DockerRuntime implements Runtime {
       const present = groups.get(key)?.some((instance) => instance.id === entry.current.id) === true;
       if (!present && !this.#applying.has(key)) {
         this.#workloads.delete(key);
-        await closeForwarders(entry.forwarders.values());
+        await stopForwarders(entry.forwarders.values());
       }
     }
     for (const [key, instances] of groups) {
@@ -426,12 +443,22 @@ export class DockerRuntime implements Runtime {
     const key = workloadKey(current.env, current.workload);
     for (const other of instances) if (other !== current) await this.#removeInstance(other);
     await this.#recover(current);
-    const forwarders = new Map<string, TcpForwarder>();
+    const forwarders = new Map<string, DetachedForwarder>();
     const problems: string[] = [];
+    // The forwarders a previous server process started are still relaying: take them over.
+    const workloadDir = workloadForwardersDir(this.#stateDir, current.env, current.workload);
+    const running = DetachedForwarder.found(workloadDir);
     for (const [port, spec] of Object.entries(current.layout.ports)) {
       if (spec.protocol !== 'TCP' || spec.hostPort === undefined) continue;
+      const kept = running.find(
+        (forwarder) => forwarder.portName === port && forwarder.port === spec.hostPort,
+      );
+      if (kept !== undefined) {
+        forwarders.set(port, kept);
+        continue;
+      }
       try {
-        forwarders.set(port, await TcpForwarder.listen(spec.hostPort));
+        forwarders.set(port, await DetachedForwarder.start(workloadDir, port, spec.hostPort));
       } catch (error) {
         problems.push(
           // The platform keeps the port assigned to the workload, so a redeploy would ask for the
@@ -440,6 +467,8 @@ export class DockerRuntime implements Runtime {
         );
       }
     }
+    const used = new Set(forwarders.values());
+    await stopForwarders(running.filter((forwarder) => !used.has(forwarder)));
     const watch = this.#newWatch(current);
     watch.assumeWasReady();
     const entry: WorkloadEntry = {
@@ -594,7 +623,7 @@ export class DockerRuntime implements Runtime {
     }
     await ensureVolumes(this.#engine, env, desired);
 
-    const { forwarders, opened } = await this.#forwardersFor(desired, previous);
+    const { forwarders, opened } = await this.#forwardersFor(env, desired, previous);
     let instance: Instance | undefined;
     try {
       const instanceId = await chooseInstanceId(this.#engine, env, desired, order.length > 1);
@@ -623,7 +652,7 @@ export class DockerRuntime implements Runtime {
       if (!gate.ok) {
         await this.#removeInstance(instance);
         instance = undefined;
-        await closeForwarders(opened);
+        await stopForwarders(opened);
         const kept =
           previous === undefined
             ? ''
@@ -670,7 +699,7 @@ export class DockerRuntime implements Runtime {
           });
         }
         const kept = new Set(forwarders.values());
-        await closeForwarders([...previous.forwarders.values()].filter((forwarder) => !kept.has(forwarder)));
+        await stopForwarders([...previous.forwarders.values()].filter((forwarder) => !kept.has(forwarder)));
         await previous.tick;
         await this.#removeInstance(previous.current);
         await removeBuiltImages(this.#engine, previous.current, instance);
@@ -691,18 +720,20 @@ export class DockerRuntime implements Runtime {
       return { workload: name, action, ok: true, images: imagesFrom(resolved) };
     } catch (error) {
       if (instance !== undefined) await this.#removeInstance(instance).catch(() => undefined);
-      await closeForwarders(opened);
+      await stopForwarders(opened);
       throw error;
     }
   }
 
   /** The forwarders of a workload's TCP ports: kept when the host port stays, new ones otherwise. */
   async #forwardersFor(
+    env: EnvironmentRef,
     desired: RenderedWorkload,
     previous: WorkloadEntry | undefined,
-  ): Promise<{ forwarders: Map<string, TcpForwarder>; opened: TcpForwarder[] }> {
-    const forwarders = new Map<string, TcpForwarder>();
-    const opened: TcpForwarder[] = [];
+  ): Promise<{ forwarders: Map<string, DetachedForwarder>; opened: DetachedForwarder[] }> {
+    const forwarders = new Map<string, DetachedForwarder>();
+    const opened: DetachedForwarder[] = [];
+    const workloadDir = workloadForwardersDir(this.#stateDir, env, desired.name);
     for (const [port, spec] of Object.entries(desired.ports)) {
       if (spec.protocol !== 'TCP') continue;
       const existing = previous?.forwarders.get(port);
@@ -712,11 +743,11 @@ export class DockerRuntime implements Runtime {
         continue;
       }
       try {
-        const forwarder = await TcpForwarder.listen(wanted);
+        const forwarder = await DetachedForwarder.start(workloadDir, port, wanted);
         opened.push(forwarder);
         forwarders.set(port, forwarder);
       } catch (error) {
-        await closeForwarders(opened);
+        await stopForwarders(opened);
         throw new PavedError(
           'CONFLICT',
           `workload "${desired.name}" port "${port}": cannot listen on 127.0.0.1:${wanted} (${errorCode(error)}); free the port or let the platform assign another`,
@@ -892,8 +923,9 @@ export class DockerRuntime implements Runtime {
     this.#workloads.delete(key);
     if (entry !== undefined) {
       await entry.tick;
-      await closeForwarders(entry.forwarders.values());
+      await stopForwarders(entry.forwarders.values());
     }
+    await stopForwardersIn(workloadForwardersDir(this.#stateDir, env, workload));
     const list = await this.#engine.call(`workload "${workload}": listing its containers`, () =>
       this.#engine.docker.listContainers({
         all: true,
@@ -925,6 +957,24 @@ export class DockerRuntime implements Runtime {
       probeTimeoutMs: Math.max(1000, this.#probeIntervalMs * 2),
       minUptimeMs: this.#minUptimeMs,
     });
+  }
+
+  /**
+   * Stops the forwarders of workloads that have no containers any more (removed while the server
+   * was down): nothing would ever point them anywhere again.
+   */
+  async #stopOrphanForwarders(): Promise<void> {
+    for (const app of listDir(this.#stateDir)) {
+      for (const envName of listDir(join(this.#stateDir, app))) {
+        const env = { app, env: envName };
+        for (const workload of listDir(join(this.#stateDir, app, envName))) {
+          const key = workloadKey(env, workload);
+          if (this.#workloads.has(key) || this.#applying.has(key) || this.#adopting.has(key)) continue;
+          await stopForwardersIn(workloadForwardersDir(this.#stateDir, env, workload));
+          rmSync(join(this.#stateDir, app, envName, workload), { recursive: true, force: true });
+        }
+      }
+    }
   }
 
   #entries(env: EnvironmentRef): WorkloadEntry[] {
@@ -960,8 +1010,16 @@ function pointForwarders(entry: WorkloadEntry, published: Map<string, number>): 
   }
 }
 
-async function closeForwarders(forwarders: Iterable<TcpForwarder>): Promise<void> {
-  await Promise.all([...forwarders].map((forwarder) => forwarder.close()));
+async function stopForwarders(forwarders: Iterable<DetachedForwarder>): Promise<void> {
+  await Promise.all([...forwarders].map((forwarder) => forwarder.stop()));
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function imagesOf(instance: Instance): NonNullable<ApplyOutcome['images']> {

@@ -15,6 +15,12 @@ export interface ForwarderSpec {
   connectionsFile?: string;
   /** The stable host ports to own on 127.0.0.1; 0 asks for a free one. */
   ports: { name: string; hostPort: number }[];
+  /**
+   * Where a free port (host port 0) is looked for first, lowest and highest included; absent: any
+   * port the kernel hands out. The docker target keeps its forwarders below the kernel's ephemeral
+   * range, where the engine picks the published ports of containers it has yet to start.
+   */
+  freePortRange?: [number, number];
 }
 
 export interface ForwarderState {

@@ -7,6 +7,9 @@
  * they were made to until it stops; the forwarder keeps a count of them per instance port in
  * `connections.json`, so the runtime can let an old instance finish them before stopping it. It is separate from the server so that other workloads reach
  * this one while the server restarts.
+ *
+ * The docker target runs the same script, one per workload port, relaying to the port a container
+ * publishes on 127.0.0.1 (`docker/detached-forwarder.ts`).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -116,7 +119,21 @@ function relay(name: string, client: Socket, tried?: number): void {
   client.on('error', close).on('close', close);
 }
 
-function listen(name: string, port: number): Promise<[string, Server, number]> {
+async function listen(name: string, port: number): Promise<[string, Server, number]> {
+  const range = spec.freePortRange;
+  if (port !== 0 || range === undefined) return listenOn(name, port);
+  const [low, high] = range;
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    try {
+      return await listenOn(name, low + Math.floor(Math.random() * (high - low + 1)));
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    }
+  }
+  return listenOn(name, 0);
+}
+
+function listenOn(name: string, port: number): Promise<[string, Server, number]> {
   return new Promise((resolve, reject) => {
     const server = createServer((socket) => relay(name, socket));
     server.once('error', reject);

@@ -22,25 +22,34 @@ export function nodeScriptArguments(script: NodeScript): string[] {
 }
 
 /**
- * Starts the script detached (own session, no stdin, output to `outputFile`) so it survives the
- * server, and returns its identity.
+ * Starts the script detached (own session, output to `outputFile`) so it survives the server, and
+ * returns its identity. `stdinPayload` is written to the script's stdin, which is then closed: the
+ * way secret values reach the supervisor without a file, an argument or its own environment
+ * (those are readable on disk or in /proc; a pipe's content is gone once read). Without it the
+ * script gets no stdin.
  */
 export function spawnNodeScript(
   script: NodeScript,
   specFile: string,
   outputFile: string,
   cwd: string,
+  stdinPayload?: string,
 ): ProcessIdentity {
   const output = openSync(outputFile, 'a', 0o600);
   try {
     const child = spawn(process.execPath, [...nodeScriptArguments(script), specFile], {
       cwd,
       detached: true,
-      stdio: ['ignore', output, output],
+      stdio: [stdinPayload === undefined ? 'ignore' : 'pipe', output, output],
       env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', NODE_ENV: process.env.NODE_ENV ?? '' },
     });
     // A failure to start shows as a missing identity below; don't let it crash the server.
     child.on('error', () => undefined);
+    if (child.stdin !== null) {
+      // A script that died before reading closes the pipe: that shows as a dead process, not here.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(`${stdinPayload ?? ''}\n`);
+    }
     child.unref();
     const identity = child.pid === undefined ? undefined : identify(child.pid);
     if (identity === undefined) {

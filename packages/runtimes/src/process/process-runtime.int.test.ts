@@ -9,13 +9,20 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentRef, RenderedContainer, RenderedWorkload, Runtime, RuntimeEvent } from '@paved/core';
 import { writeConformanceContext } from '../testing/conformance-server.js';
 import { describeRuntime, eventually, getJson } from '../testing/describe-runtime.js';
-import { ProcessRuntime, type ProcessRuntimeOptions } from './process-runtime.js';
+import { spawnNodeScript } from './node-script.js';
+import {
+  ProcessRuntime,
+  type ProcessRuntimeOptions,
+  type ProcessSecretsRef,
+  type ProcessSecretValues,
+} from './process-runtime.js';
 
 const READINESS_TIMEOUT_MS = 6000;
 
@@ -468,4 +475,184 @@ describe('ProcessRuntime release phase', () => {
     }, 15_000);
     expect(readFileSync(runs, 'utf8')).toBe('ran\n');
   }, 60_000);
+});
+
+describe('ProcessRuntime secrets at rest', () => {
+  // Random per run, so a hit can only come from this test's workload.
+  const SECRET = `canary-${randomBytes(12).toString('hex')}`;
+  const env: EnvironmentRef = { app: 'secrets', env: 'at-rest' };
+  let dirs: ReturnType<typeof makeDirs>;
+  const runtimes: ProcessRuntime[] = [];
+  const workload = (): RenderedWorkload => ({
+    name: 'web',
+    deployment: 4,
+    specHash: 'secrets-at-rest',
+    containers: {
+      main: {
+        image: '.',
+        context: { dir: dirs.context, hash: 'conformance' },
+        command: ['node', 'server.mjs'],
+        // The conformance server answers `/` with CONFORMANCE_VERSION: what the workload sees.
+        variables: { CONFORMANCE_VERSION: SECRET, PLAIN: 'visible' },
+        secretVariables: ['CONFORMANCE_VERSION'],
+        files: [],
+        volumes: [],
+        before: {},
+        // An exec probe runs with the container's environment: it must get the secret too.
+        readinessProbe: {
+          exec: {
+            command: [
+              'node',
+              '-e',
+              "if (!process.env.CONFORMANCE_VERSION) process.exit(1); require('node:net').connect(Number(process.env.PORT), '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1));",
+            ],
+          },
+        },
+      },
+    },
+    ports: { http: { port: 80, targetPort: 8080, protocol: 'TCP' } },
+  });
+  const asked: ProcessSecretsRef[] = [];
+  const secretsOf = async (ref: ProcessSecretsRef): Promise<ProcessSecretValues | undefined> => {
+    asked.push(ref);
+    const rendered = workload();
+    if (ref.workload !== rendered.name || ref.specHash !== rendered.specHash) return undefined;
+    return Object.fromEntries(
+      Object.entries(rendered.containers).map(([name, container]) => [
+        name,
+        Object.fromEntries(container.secretVariables.map((key) => [key, container.variables[key] ?? ''])),
+      ]),
+    );
+  };
+  const make = (options: Partial<ProcessRuntimeOptions> = {}): ProcessRuntime => {
+    const made = new ProcessRuntime({ ...baseOptions(dirs), ...options });
+    runtimes.push(made);
+    return made;
+  };
+  /** Every regular file under the directories whose bytes contain the secret. */
+  const filesHoldingSecret = (): string[] => {
+    const hits: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.isFile() && readFileSync(path).includes(SECRET)) hits.push(path);
+      }
+    };
+    walk(dirs.dataDir);
+    walk(dirs.workDir);
+    return hits;
+  };
+  const address = async (on: ProcessRuntime): Promise<string> =>
+    (await on.status(env))[0]?.ports[0]?.address ?? '';
+
+  beforeAll(() => {
+    dirs = makeDirs();
+  });
+  afterAll(async () => {
+    await runtimes[0]?.destroy(env);
+    for (const made of runtimes) await made.close();
+    await eventually(async () => expect(processesUnder([dirs.dataDir, dirs.workDir])).toEqual([]), 5000);
+    rmSync(dirs.dataDir, { recursive: true, force: true });
+    rmSync(dirs.workDir, { recursive: true, force: true });
+  });
+
+  it('keeps secret values off the disk, hands them to the workload, and again after a respawn', async () => {
+    const first = make({ secretsOf });
+    await first.init();
+    const result = await first.apply(
+      await first.plan(env, [workload()]),
+      () => undefined,
+      new AbortController().signal,
+    );
+    expect(result.workloads[0]).toMatchObject({ ok: true });
+    const served = await address(first);
+    expect((await getJson(served, '/')).version).toBe(SECRET);
+    expect(filesHoldingSecret()).toEqual([]);
+
+    // A crashed container is started again by the supervisor from the values in its memory.
+    const beforeCrash = await getJson(served, '/');
+    await getJson(served, '/crash').catch(() => undefined);
+    await eventually(async () => {
+      const after = await getJson(served, '/');
+      expect(after.boot).not.toBe(beforeCrash.boot);
+      expect(after.version).toBe(SECRET);
+    }, 15_000);
+
+    // The supervisor dies with the server; the next server gets the values from secretsOf.
+    await first.close();
+    await killInstance(dirs.stateDir, env, 'web');
+    const second = make({ secretsOf });
+    await second.init();
+    expect(asked).toEqual([
+      { app: env.app, env: env.env, deployment: 4, workload: 'web', specHash: 'secrets-at-rest' },
+    ]);
+    await eventually(async () => {
+      const [status] = await second.status(env);
+      expect(status).toMatchObject({ state: 'ready' });
+      expect((await getJson(served, '/')).version).toBe(SECRET);
+    }, 15_000);
+    expect(filesHoldingSecret()).toEqual([]);
+  }, 60_000);
+
+  it('reports the workload failed, not started without its secrets, when they cannot be had', async () => {
+    await runtimes.at(-1)?.close();
+    await killInstance(dirs.stateDir, env, 'web');
+    const events: RuntimeEvent[] = [];
+    const blind = make({ onEvent: (event) => events.push(event) });
+    await blind.init();
+    const [status] = await blind.status(env);
+    expect(status).toMatchObject({ state: 'failed', ready: false });
+    expect(status?.message).toMatch(/not kept on disk, so deploy again/);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'workload.failed', level: 'error', workload: 'web' }),
+    );
+    // The forwarder keeps the host port; neither supervisor nor container runs.
+    const running = (): string[] =>
+      processesUnder([dirs.dataDir, dirs.workDir]).filter((line) => !line.includes('forwarder'));
+    expect(running()).toEqual([]);
+    // An answer without the values is no better than none.
+    const empty = make({ secretsOf: async () => ({ main: {} }) });
+    await empty.init();
+    expect((await empty.status(env))[0]?.message).toMatch(/main\.CONFORMANCE_VERSION were not found/);
+    expect(running()).toEqual([]);
+
+    // Deploying again hands the values over at spawn: no callback needed.
+    const plan = await blind.plan(env, [workload()]);
+    expect(plan.items[0]).toMatchObject({ action: 'update', reason: 'not running' });
+    const result = await blind.apply(plan, () => undefined, new AbortController().signal);
+    expect(result.workloads[0]).toMatchObject({ ok: true });
+    expect((await getJson(await address(blind), '/')).version).toBe(SECRET);
+    expect(filesHoldingSecret()).toEqual([]);
+  }, 60_000);
+
+  it('a supervisor started without the values fails its containers instead of starting them', async () => {
+    const dir = join(dirs.stateDir, env.app, env.env, 'web');
+    const { instance } = JSON.parse(readFileSync(join(dir, 'workload.json'), 'utf8')) as { instance: string };
+    const stateDir = join(dir, 'instances', instance);
+    await runtimes.at(-1)?.close();
+    await killInstance(dirs.stateDir, env, 'web');
+    const supervisor = spawnNodeScript(
+      'supervisor',
+      join(stateDir, 'spec.json'),
+      join(stateDir, 'supervisor.log'),
+      stateDir,
+      JSON.stringify({ containers: {} }),
+    );
+    try {
+      await eventually(async () => {
+        const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as {
+          supervisor: { pid: number };
+          containers: Record<string, { state: string; message?: string; process?: unknown }>;
+        };
+        expect(state.supervisor.pid).toBe(supervisor.pid);
+        expect(state.containers.main).toMatchObject({ state: 'failed' });
+        expect(state.containers.main?.message).toMatch(/main\.CONFORMANCE_VERSION.*deploy again/);
+        expect(state.containers.main?.process).toBeUndefined();
+      }, 10_000);
+    } finally {
+      process.kill(supervisor.pid, 'SIGTERM');
+      await eventually(async () => expect(isRunning(supervisor.pid)).toBe(false), 10_000);
+    }
+  }, 30_000);
 });

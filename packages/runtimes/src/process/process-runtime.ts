@@ -6,8 +6,12 @@
  * - **Instances.** Every create or update starts a new *instance* (id `<deployment>-<random>`) with
  *   its own copy of each container's build context under `workDir`, owned by the run-as user
  *   (`nobody` when the server is root). `workDir` must lie outside the data directory, which the
- *   workload can never read: `stateDir` (records, supervisor specs with secret variables, logs) is
- *   kept mode 0700 under it.
+ *   workload can never read: `stateDir` (records, supervisor specs, logs) is kept mode 0700 under
+ *   it.
+ * - **Secrets.** No secret variable's value is written to disk: `spec.json` names them, and the
+ *   values reach the supervisor on its stdin at spawn (ADR 0015). A supervisor started again
+ *   after it died gets them from `secretsOf` (the server opens the deployment's sealed spec);
+ *   without them the workload is reported failed, never started without its secrets.
  * - **Supervisors.** An instance runs under its own detached supervisor process
  *   (`supervisor.ts`), which survives a server restart. It starts the containers in `before` order
  *   with dropped privileges, captures output to bounded log files, checks probes, restarts crashes
@@ -77,7 +81,12 @@ import { ProcessLayout } from './process-layout.js';
 import { isAlive, signalIdentified, waitForExit, type ProcessIdentity } from './process-identity.js';
 import { processWorkloadProblems } from './process-workload-problems.js';
 import { readJson, writeJsonAtomic } from './state-file.js';
-import type { SupervisedContainer, SupervisorSpec, SupervisorState } from './supervisor-spec.js';
+import type {
+  SupervisedContainer,
+  SupervisorSecrets,
+  SupervisorSpec,
+  SupervisorState,
+} from './supervisor-spec.js';
 
 export interface ProcessRuntimeOptions {
   /** Supervisor state, specs and logs; inside the data directory (kept mode 0700). */
@@ -104,7 +113,27 @@ export interface ProcessRuntimeOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Events seen outside `apply()` (restarts, liveness failures), e.g. for the server's log. */
   onEvent?: EventSink;
+  /**
+   * The secret variable values of a workload whose supervisor must be started again (it died,
+   * found at `init()`): they are not kept on disk. The server opens the deployment's sealed
+   * runtime spec. Undefined (or no callback): the workload is reported failed.
+   */
+  secretsOf?: (ref: ProcessSecretsRef) => Promise<ProcessSecretValues | undefined>;
 }
+
+/** Which workload instance `secretsOf` is asked about. */
+export interface ProcessSecretsRef {
+  app: string;
+  env: string;
+  /** The deployment that started the instance. */
+  deployment: number;
+  workload: string;
+  /** The spec hash of the instance's rendered workload, to check the answer is for that spec. */
+  specHash: string;
+}
+
+/** Container name → secret variable name → value. */
+export type ProcessSecretValues = Record<string, Record<string, string>>;
 
 /** What `workload.json` holds: the active instance of a workload and its stable host ports. */
 interface WorkloadRecord {
@@ -132,6 +161,8 @@ interface InstanceRecord {
   ports: Record<string, number>;
   containers: string[];
   createdAt: string;
+  /** Why its supervisor could not be started again (status shows the workload failed with it). */
+  failure?: string;
 }
 
 interface Instance {
@@ -158,6 +189,7 @@ export class ProcessRuntime implements Runtime {
   readonly #readinessTimeoutMs: number;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #onEvent: EventSink | undefined;
+  readonly #secretsOf: ProcessRuntimeOptions['secretsOf'];
   #monitor: NodeJS.Timeout | undefined;
   readonly #seenRestarts = new Map<string, { restarts: number; livenessRestarts: number }>();
 
@@ -181,6 +213,7 @@ export class ProcessRuntime implements Runtime {
     this.#readinessTimeoutMs = options.readinessTimeoutMs ?? 60_000;
     this.#backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
     this.#onEvent = options.onEvent;
+    this.#secretsOf = options.secretsOf;
   }
 
   /** The user workloads run as; undefined when they run as the server's own user. */
@@ -211,15 +244,33 @@ export class ProcessRuntime implements Runtime {
             livenessRestarts: current.livenessRestarts,
           });
         }
+        // A failure recorded by an earlier start is tried again: the secrets may be found now.
         if (instance !== undefined && !isAlive(instance.record.supervisor)) {
           await this.#killLeftovers(instance);
+          const secrets = await this.#secretsForRespawn(env, instance);
+          if (!secrets.ok) {
+            writeJsonAtomic(join(instance.stateDir, 'instance.json'), {
+              ...instance.record,
+              failure: secrets.error,
+            });
+            emit({
+              level: 'error',
+              type: 'workload.failed',
+              workload,
+              source: { app: env.app, env: env.env, deployment: instance.record.deployment },
+              message: `${env.app}/${env.env}: ${secrets.error}`,
+            });
+            continue;
+          }
           const supervisor = spawnNodeScript(
             'supervisor',
             join(instance.stateDir, 'spec.json'),
             join(instance.stateDir, 'supervisor.log'),
             instance.stateDir,
+            JSON.stringify(secrets.payload),
           );
-          writeJsonAtomic(join(instance.stateDir, 'instance.json'), { ...instance.record, supervisor });
+          const { failure: _failure, ...started } = instance.record;
+          writeJsonAtomic(join(instance.stateDir, 'instance.json'), { ...started, supervisor });
           emit({
             level: 'warn',
             type: 'workload.restarted',
@@ -540,6 +591,7 @@ export class ProcessRuntime implements Runtime {
       ),
     );
     const containers: SupervisedContainer[] = [];
+    const secrets: SupervisorSecrets = { containers: {} };
     for (const [name, container] of Object.entries(desired.containers)) {
       const dir = join(workDir, name);
       const app = join(dir, 'app');
@@ -559,6 +611,14 @@ export class ProcessRuntime implements Runtime {
         // The assigned ports win over variables: the instance is only reachable on them.
         ...portEnv,
       };
+      // Secret values leave the spec: the supervisor gets them on stdin (ADR 0015).
+      const secretEnv = container.secretVariables.filter(
+        (key) => Object.hasOwn(container.variables, key) && !Object.hasOwn(portEnv, key),
+      );
+      if (secretEnv.length > 0) {
+        secrets.containers[name] = Object.fromEntries(secretEnv.map((key) => [key, env_[key] ?? '']));
+        for (const key of secretEnv) delete env_[key];
+      }
       const [command = '', ...commandArgs] = container.command ?? [];
       containers.push({
         name,
@@ -566,6 +626,7 @@ export class ProcessRuntime implements Runtime {
         args: [...commandArgs, ...(container.args ?? [])],
         cwd: app,
         env: env_,
+        ...(secretEnv.length === 0 ? {} : { secretEnv }),
         waitFor: Object.fromEntries(
           Object.entries(container.before).map(([other, condition]) => [other, condition.ready]),
         ),
@@ -602,6 +663,7 @@ export class ProcessRuntime implements Runtime {
       join(stateDir, 'spec.json'),
       join(stateDir, 'supervisor.log'),
       stateDir,
+      JSON.stringify(secrets),
     );
     const record: InstanceRecord = {
       id,
@@ -780,6 +842,9 @@ export class ProcessRuntime implements Runtime {
       ...(port.hostPort > 0 ? { address: `127.0.0.1:${port.hostPort}` } : {}),
     }));
     const base = { name: record.workload, deployment: record.deployment, containers, ports };
+    if (!alive && instance?.record.failure !== undefined) {
+      return { ...base, state: 'failed', ready: false, message: instance.record.failure };
+    }
     if (!alive) {
       return {
         ...base,
@@ -802,6 +867,57 @@ export class ProcessRuntime implements Runtime {
     }
     const wasReady = Object.values(state?.containers ?? {}).some((current) => current.wasReady);
     return { ...base, state: wasReady ? 'running' : 'starting', ready: false };
+  }
+
+  /**
+   * The stdin payload of a supervisor started again: the secret values its spec names, from
+   * `secretsOf`. They are not on disk, so without a callback or an answer holding every one of
+   * them the supervisor is not started (a workload without its secrets would misbehave quietly).
+   */
+  async #secretsForRespawn(
+    env: EnvironmentRef,
+    instance: Instance,
+  ): Promise<{ ok: true; payload: SupervisorSecrets } | { ok: false; error: string }> {
+    const spec = readJson<SupervisorSpec>(join(instance.stateDir, 'spec.json'));
+    const named = (spec?.containers ?? []).filter((container) => (container.secretEnv ?? []).length > 0);
+    if (named.length === 0) return { ok: true, payload: { containers: {} } };
+    const workload = instance.record.workload;
+    const failed = (why: string): { ok: false; error: string } => ({
+      ok: false,
+      error: `the supervisor of workload "${workload}" (deployment ${instance.record.deployment}) was not running and was not started again: ${why}; its secrets are not kept on disk, so deploy again`,
+    });
+    if (this.#secretsOf === undefined)
+      return failed('this server gives the process target no way to read secrets');
+    let values: ProcessSecretValues | undefined;
+    try {
+      values = await this.#secretsOf({
+        app: env.app,
+        env: env.env,
+        deployment: instance.record.deployment,
+        workload,
+        specHash: instance.record.specHash,
+      });
+    } catch (error) {
+      return failed(
+        `reading its secret values failed (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    if (values === undefined)
+      return failed(`deployment ${instance.record.deployment} holds no secret values for it`);
+    const payload: SupervisorSecrets = { containers: {} };
+    for (const container of named) {
+      const found = values[container.name] ?? {};
+      const missing = (container.secretEnv ?? []).filter((name) => found[name] === undefined);
+      if (missing.length > 0) {
+        return failed(
+          `the secret variables ${missing.map((name) => `${container.name}.${name}`).join(', ')} were not found`,
+        );
+      }
+      payload.containers[container.name] = Object.fromEntries(
+        (container.secretEnv ?? []).map((name) => [name, found[name] ?? '']),
+      );
+    }
+    return { ok: true, payload };
   }
 
   async #removeWorkload(env: EnvironmentRef, workload: string): Promise<void> {

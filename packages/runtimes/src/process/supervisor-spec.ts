@@ -1,7 +1,9 @@
 /**
- * What the runtime hands a supervisor (`spec.json`, mode 0600 in the data directory: it holds
- * secret variables) and what the supervisor reports back (`state.json`, rewritten atomically on
- * every change). Both sides import these types; nothing else crosses between the processes.
+ * What the runtime hands a supervisor (`spec.json`, mode 0600 in the data directory; secret
+ * variables are named there, never valued), the secret values it hands over on the supervisor's
+ * stdin at spawn (`SupervisorSecrets`, kept in the supervisor's memory only: ADR 0015), and what
+ * the supervisor reports back (`state.json`, rewritten atomically on every change). Both sides
+ * import these types; nothing else crosses between the processes.
  */
 import type { ResolvedProbe } from '../probes/probe-check.js';
 import type { ProcessIdentity } from './process-identity.js';
@@ -33,13 +35,27 @@ export interface SupervisedContainer {
   command: string;
   args: string[];
   cwd: string;
+  /** The environment without the secret variables (those are merged in at each start). */
   env: Record<string, string>;
+  /**
+   * Names of the variables whose values arrive on stdin only (`SupervisorSecrets`). Absent in
+   * specs written before secrets left the disk, whose `env` still holds them.
+   */
+  secretEnv?: string[];
   /** The containers that must reach a condition before this one starts (Score `before`). */
   waitFor: Record<string, ReadyCondition>;
   /** Exit code 0 ends it for good (another container waits for it to `complete`). */
   runsToCompletion: boolean;
   readinessProbe?: ResolvedProbe;
   livenessProbe?: ResolvedProbe;
+}
+
+/**
+ * One JSON line the runtime writes on the supervisor's stdin at spawn, then closes the pipe:
+ * container name → secret variable name → value.
+ */
+export interface SupervisorSecrets {
+  containers: Record<string, Record<string, string>>;
 }
 
 export type SupervisedState = 'waiting' | 'running' | 'exited' | 'completed' | 'failed';

@@ -2,6 +2,11 @@
  * The supervisor of one workload instance: a detached Node process started by `ProcessRuntime`
  * (`node supervisor.js <spec.json>`), so the workload outlives a restart of the server.
  *
+ * The secret variables are not in `spec.json`: their values arrive as one JSON line on stdin
+ * (`SupervisorSecrets`), are kept in memory only and merged into each container's environment
+ * (and its exec probes') at every start. A named secret missing from stdin fails every container
+ * with a message instead of starting it without (ADR 0015).
+ *
  * It starts the containers in `before` order as the run-as user, writes their output to bounded
  * log files, checks readiness and liveness probes, restarts crashed containers with exponential
  * backoff (counting restarts), and on SIGTERM forwards SIGTERM to every container's process group,
@@ -19,6 +24,7 @@ import { readJson, writeJsonAtomic } from './state-file.js';
 import type {
   ContainerState,
   SupervisedContainer,
+  SupervisorSecrets,
   SupervisorSpec,
   SupervisorState,
 } from './supervisor-spec.js';
@@ -44,6 +50,7 @@ if (specPath === undefined) {
 }
 const spec = JSON.parse(readFileSync(specPath, 'utf8')) as SupervisorSpec;
 mkdirSync(spec.logDir, { recursive: true, mode: 0o700 });
+const missingSecrets = mergeSecrets(await readSecrets());
 
 const self = identify(process.pid) ?? { pid: process.pid, startTime: '' };
 const state: SupervisorState = {
@@ -72,11 +79,51 @@ if (earlier?.token === spec.token) {
     }
   }
 }
+if (missingSecrets.length > 0) {
+  for (const current of Object.values(state.containers)) {
+    if (current.state !== 'waiting') continue;
+    current.state = 'failed';
+    current.message = `not started: the values of its secret variables (${missingSecrets.join(', ')}) were not handed to the supervisor; they are not kept on disk, so deploy again`;
+  }
+}
 const running = new Map<string, Running>();
 const writers = new Map<string, BoundedLogWriter>();
 const restartAt = new Map<string, number>();
 const consecutiveCrashes = new Map<string, number>();
 const probing = new Set<string>();
+
+/** The one line the runtime writes on stdin before closing it; empty when there is no pipe. */
+async function readSecrets(): Promise<SupervisorSecrets> {
+  if (process.stdin.isTTY === true) return { containers: {} };
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return { containers: {} };
+  const parsed = JSON.parse(text) as Partial<SupervisorSecrets>;
+  return { containers: parsed.containers ?? {} };
+}
+
+/**
+ * Puts the secret values into the in-memory spec (container env and exec probes), so every start
+ * and restart has them; returns `container.NAME` of each named secret that did not arrive.
+ */
+function mergeSecrets(secrets: SupervisorSecrets): string[] {
+  const missing: string[] = [];
+  for (const container of spec.containers) {
+    const values = secrets.containers[container.name] ?? {};
+    const merged: Record<string, string> = {};
+    for (const name of container.secretEnv ?? []) {
+      const value = values[name];
+      if (value === undefined) missing.push(`${container.name}.${name}`);
+      else merged[name] = value;
+    }
+    container.env = { ...container.env, ...merged };
+    for (const probe of [container.readinessProbe, container.livenessProbe]) {
+      if (probe?.kind === 'exec') probe.env = { ...probe.env, ...merged };
+    }
+  }
+  return missing;
+}
 
 function save(): void {
   state.updatedAt = new Date().toISOString();

@@ -186,6 +186,24 @@ export function describeRollbackAndPromotion(
       expect(await served('dev')).toEqual({ version: 'v2', greeting: 'hello-2' });
     });
 
+    it('diffs deployments 1 and 2 on the terminal and as JSON: the code and the changed value', async () => {
+      const run = await ok('deployments', 'diff', app, 'dev', '1', '2');
+      expect(run.stdout).toMatch(/~ workload web: \S*GREETING hello-1 → hello-2/);
+      // v2 is new code: the build context's hash (process) or the built image (docker) changed.
+      expect(run.stdout).toMatch(/~ workload web: (code\.|images\.)\S* .+ → .+/);
+      const json = JSON.parse(
+        (await ok('deployments', 'diff', app, 'dev', '1', '2', '-o', 'json')).stdout,
+      ) as {
+        sameSet: boolean;
+        identical: boolean;
+        workloads: { name: string; change: string; changes: { field: string }[] }[];
+      };
+      expect(json).toMatchObject({ sameSet: false, identical: false });
+      expect(json.workloads.map((workload) => [workload.name, workload.change])).toEqual([
+        ['web', 'changed'],
+      ]);
+    });
+
     it('rolls back to deployment 1: v1 and its value are served again', async () => {
       const first = await deployment('dev', 1);
       const run = await ok('rollback', app, 'dev', '1', '--wait', '-o', 'json');
@@ -233,6 +251,16 @@ export function describeRollbackAndPromotion(
         message: 'promote deployment 3 of dev',
       });
       expect(await served('staging')).toEqual({ version: 'v1', greeting: 'staging-hi' });
+    });
+
+    it('diffs across environments: staging runs the same set as dev, with its own value', async () => {
+      const run = await ok('deployments', 'diff', app, 'dev:3', 'staging:1');
+      expect(run.stdout).toContain('the same deployment set');
+      expect(run.stdout).toMatch(/~ workload web: \S*GREETING hello-1 → staging-hi/);
+      const json = JSON.parse(
+        (await ok('deployments', 'diff', app, 'dev:3', 'staging:1', '-o', 'json')).stdout,
+      ) as { sameSet: boolean; from: { env: string }; to: { env: string } };
+      expect(json).toMatchObject({ sameSet: true, from: { env: 'dev' }, to: { env: 'staging' } });
     });
   });
 }

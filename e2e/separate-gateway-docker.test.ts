@@ -4,18 +4,15 @@
 // more than 20 requests per second runs through `paved gateway` to a container while the server is
 // restarted twice; not one request may fail. The restarted server takes the same forwarder
 // processes over, and deleting the environment leaves none of them running.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { forwarderProcesses } from '../packages/runtimes/src/docker/testing/forwarder-processes.js';
 import { GatewayLoad } from '../packages/server/src/testing/gateway-load.js';
 import {
-  PAVED_BIN,
-  ROOT,
   assertBuilt,
   isolatedEnv,
   runPaved,
@@ -23,6 +20,7 @@ import {
   type PavedRun,
   type PavedServerProcess,
 } from './helpers/paved-cli.js';
+import { freePort, startPavedGateway } from './helpers/paved-gateway.js';
 
 /** Podman's Docker API, started by scripts/setup-test-env.sh. */
 const DOCKER_HOST = process.env.PAVED_TEST_DOCKER_HOST ?? 'unix:///run/paved-test/podman.sock';
@@ -79,38 +77,6 @@ afterAll(async () => {
   if (root !== undefined) await rm(root, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** Starts `paved gateway` and resolves with its URL once it says where it listens. */
-function startGateway(args: string[], childEnv: NodeJS.ProcessEnv): Promise<string> {
-  const child = spawn(process.execPath, [PAVED_BIN, 'gateway', ...args], {
-    cwd: ROOT,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  gateway = child;
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      const match = /^Gateway on (\S+)$/m.exec(output);
-      if (match !== null) resolve(match[1]!);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`paved gateway exited with ${code}:\n${output}`)));
-  });
-}
-
 async function ok(...args: string[]): Promise<PavedRun> {
   const run = await runPaved(args, { env, cwd: root! });
   expect(run.code, `paved ${args.join(' ')}\n${run.stdout}\n${run.stderr}`).toBe(0);
@@ -144,7 +110,11 @@ it('keeps serving a docker-target app while the API server restarts, and stops i
   };
 
   await startApi();
-  const gatewayUrl = await startGateway(['--port', gatewayPort, '--data-dir', dataDir], base);
+  const { url: gatewayUrl } = await startPavedGateway(
+    ['--port', gatewayPort, '--data-dir', dataDir],
+    base,
+    (child) => (gateway = child),
+  );
   await ok('apps', 'create', app);
   await ok('envs', 'create', app, 'dev', '--type', 'development', '--target', 'docker');
   await ok('deploy', app, 'dev', 'web/score.yaml', '--wait');

@@ -310,10 +310,11 @@ for (const [index, { stage, target }] of CASES.entries()) {
           )
           .toEqual({ supervisors: 1, forwarders: 1, workloads: 1 });
       } else {
-        // One container (a single-container workload needs no sandbox) and the environment's network.
+        // One workload container (a single-container workload needs no sandbox), the workload's
+        // service address in the network, and the environment's network.
         await expect
           .poll(() => onEngine(app), { timeout: 20_000, interval: 250 })
-          .toEqual({ containers: 1, networks: 1 });
+          .toEqual({ containers: 2, networks: 1 });
       }
 
       // Every database and role on the server belongs to a resource the store records.

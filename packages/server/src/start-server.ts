@@ -78,7 +78,7 @@ export interface ServerOptions {
   /** Tuning of docker targets (readiness timeout, probe interval, stop grace), mostly for tests. */
   dockerTarget?: Pick<
     DockerRuntimeOptions,
-    'readinessTimeoutMs' | 'probeIntervalMs' | 'graceMs' | 'minUptimeMs' | 'sandboxImage'
+    'readinessTimeoutMs' | 'probeIntervalMs' | 'graceMs' | 'minUptimeMs' | 'sandboxImage' | 'nodeImage'
   >;
   /** Where JSON log lines go; standard output by default. */
   logDestination?: DestinationStream;

@@ -16,8 +16,15 @@ export const LABEL = {
   specHash: 'dev.paved.spec-hash',
   /** Instance id: `<deployment>` or `<deployment>-<n>`; a replacement runs beside the old one. */
   instance: 'dev.paved.instance',
-  /** `sandbox` for the container that holds a multi-container workload's network namespace. */
+  /**
+   * `sandbox` for the container that holds a multi-container workload's network namespace,
+   * `service-address` for a workload's in-network address (`service-address.ts`).
+   */
   role: 'dev.paved.role',
+  /** On a service-address container: the workload it is the address of. */
+  addressOf: 'dev.paved.address-of',
+  /** On a service-address container: the ports it listens on (JSON), to tell when they change. */
+  addressPorts: 'dev.paved.address-ports',
   /** JSON {@link InstanceLayout}: what the instance consists of and how it is reached. */
   layout: 'dev.paved.layout',
   /** The image reference the container was created from and its digest. */
@@ -38,6 +45,11 @@ export interface InstanceLayout {
   ports: Record<string, { port: number; targetPort: number; protocol: 'TCP' | 'UDP'; hostPort?: number }>;
   /** Paved's own probes per container, which the target runs (the engine's health checks are not used). */
   probes: Record<string, { readiness?: Probe; liveness?: Probe }>;
+  /**
+   * Whether the workload is reached through a service-address container rather than by an alias
+   * of the instance itself (`service-address.ts`); absent on instances made before it existed.
+   */
+  address?: boolean;
 }
 
 export function networkName(env: EnvironmentRef): string {
@@ -101,6 +113,7 @@ export function parseLayout(labels: Record<string, string>): InstanceLayout | un
       sandbox: layout.sandbox === true,
       ports: layout.ports,
       probes: typeof layout.probes === 'object' && layout.probes !== null ? layout.probes : {},
+      ...(layout.address === true ? { address: true } : {}),
     };
   } catch {
     return undefined;

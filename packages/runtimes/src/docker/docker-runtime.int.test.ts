@@ -210,12 +210,26 @@ describe('DockerRuntime (docker target specifics)', () => {
       expect(Object.keys(sandbox?.NetworkSettings.Networks ?? {})).toEqual([`paved-${env.app}-${env.env}`]);
       expect(side?.HostConfig.NetworkMode).toBe(`container:${sandbox?.Id}`);
       expect(web.get('main')?.HostConfig.NetworkMode).toBe(`container:${sandbox?.Id}`);
-      // The side container reaches main on localhost (shared namespace) and api by its name (DNS).
+      // The side container reaches main on localhost (shared namespace) and api by its name (DNS),
+      // which is api's service address: on the declared port (80) and on the container's (8080).
       expect((await execIn(side?.Id ?? '', 'wget -qO- http://127.0.0.1:8080/')).output).toContain(
         '"version":"web"',
       );
-      expect((await execIn(side?.Id ?? '', 'wget -qO- http://api:8080/')).output).toContain(
-        '"version":"api"',
+      for (const port of [80, 8080]) {
+        expect((await execIn(side?.Id ?? '', `wget -qO- http://api:${port}/`)).output).toContain(
+          '"version":"api"',
+        );
+      }
+      const apiAddress = await docker.getContainer(`paved-${env.app}-${env.env}-api-address`).inspect();
+      expect(apiAddress.Config.Labels).toMatchObject({
+        [LABEL.role]: 'service-address',
+        [LABEL.addressOf]: 'api',
+      });
+      expect(apiAddress.NetworkSettings.Networks[`paved-${env.app}-${env.env}`]?.Aliases).toContain('api');
+      // The instance itself holds no alias: the name never resolves to an old instance.
+      const apiMain = (await engineContainers(env, 'api')).get('main');
+      expect(apiMain?.NetworkSettings.Networks[`paved-${env.app}-${env.env}`]?.Aliases ?? []).not.toContain(
+        'api',
       );
       // Ports are published on 127.0.0.1 only.
       const api = (await engineContainers(env, 'api')).get('main');
@@ -510,7 +524,8 @@ describe('DockerRuntime (docker target specifics)', () => {
       workload('api', { main: container() }),
     ]);
     const during = await ownedObjects(docker, target);
-    expect(during.containers.length).toBe(before.containers.length + 4);
+    // web: sandbox, main, side and its service address; api: main and its service address.
+    expect(during.containers.length).toBe(before.containers.length + 6);
     expect(during.networks).toContain(`paved-${env.app}-${env.env}`);
     await deploy(env, [
       workload('web', { main: container(), side: container({ CONFORMANCE_MODE: 'idle' }) }),

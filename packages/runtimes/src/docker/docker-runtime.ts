@@ -34,6 +34,7 @@ import { setMaxListeners } from 'node:events';
 import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ForwarderTarget } from '../process/forwarder-spec.js';
 import {
   DNS_LABEL,
   PavedError,
@@ -65,7 +66,7 @@ import {
   workloadKey,
   type Instance,
 } from './docker-instance.js';
-import { environmentLabels, LABEL, labelFilter } from './docker-labels.js';
+import { environmentLabels, LABEL, labelFilter, networkName } from './docker-labels.js';
 import { dockerWorkloadProblems, startOrder } from './docker-workload-problems.js';
 import { unreachableError } from './engine-errors.js';
 import { Engine } from './engine.js';
@@ -84,6 +85,7 @@ import { describeWatchProbe, InstanceWatch } from './instance-watch.js';
 import { mergeByTime } from './log-demux.js';
 import { readinessGate } from './readiness-gate.js';
 import { DockerResourceContainers } from './resource-containers.js';
+import { ServiceAddresses, type AddressPort, type ServiceAddress } from './service-address.js';
 
 export interface DockerRuntimeOptions {
   /** The target's name: part of every label, so two targets on one engine never touch each other. */
@@ -117,6 +119,12 @@ export interface DockerRuntimeOptions {
    * it runs `sleep`. Default: the image of the workload's first container.
    */
   sandboxImage?: string;
+  /**
+   * An image with Node 20+ on which the workloads' service-address containers are built
+   * (`service-address-image.ts`). Default: this server's own Node binary, which needs the engine
+   * on this machine.
+   */
+  nodeImage?: string;
 }
 
 interface WorkloadEntry {
@@ -126,6 +134,8 @@ interface WorkloadEntry {
   watch: InstanceWatch;
   /** Port name → the forwarder owning its stable host port (TCP ports). */
   forwarders: Map<string, DetachedForwarder>;
+  /** The workload's address in the environment's network, when it has TCP service ports. */
+  address?: ServiceAddress;
   /** The monitor's evaluation in flight, awaited before the instance is replaced or removed. */
   tick?: Promise<void>;
   /**
@@ -159,6 +169,7 @@ export class DockerRuntime implements Runtime {
   readonly #minUptimeMs: number;
   readonly #onEvent: EventSink | undefined;
   readonly #sandboxImage: string | undefined;
+  readonly #addresses: ServiceAddresses;
   readonly #stateDir: string;
   readonly #workloads = new Map<string, WorkloadEntry>();
   /** Workloads an apply is working on: adoption leaves them alone. */
@@ -189,6 +200,10 @@ export class DockerRuntime implements Runtime {
     this.#minUptimeMs = options.minUptimeMs ?? 1000;
     this.#onEvent = options.onEvent;
     this.#sandboxImage = options.sandboxImage;
+    this.#addresses = new ServiceAddresses(
+      this.#engine,
+      options.nodeImage === undefined ? {} : { nodeImage: options.nodeImage },
+    );
     this.#stateDir = options.stateDir ?? join(tmpdir(), 'paved-docker', options.name);
   }
 
@@ -399,6 +414,10 @@ export class DockerRuntime implements Runtime {
     );
     await Promise.all([...groupInstances(list)].map(([key, instances]) => this.#adoptOnce(key, instances)));
     await this.#stopOrphanForwarders();
+    await this.#addresses.removeOrphans((env, workload) => {
+      const key = workloadKey(env, workload);
+      return this.#workloads.has(key) || this.#applying.has(key) || this.#adopting.has(key);
+    });
     if (this.#monitor === undefined) {
       this.#monitor = setInterval(() => this.#monitorTick(), this.#probeIntervalMs);
       this.#monitor.unref();
@@ -483,7 +502,26 @@ export class DockerRuntime implements Runtime {
     };
     const published = await this.#engine.publishedPorts(current);
     pointForwarders(entry, published);
+    const ports = addressPorts(current.layout.ports);
+    if (current.layout.address === true && ports !== undefined) {
+      try {
+        const { address } = await this.#addresses.ensure(current.env, current.workload, ports);
+        entry.address = address;
+        await this.#pointAddress(entry, await this.#engine.networkAddress(current, networkName(current.env)));
+      } catch (error) {
+        problems.push(
+          `its service address in the network could not be set up again (${error instanceof Error ? error.message : String(error)}); deploy it again`,
+        );
+        entry.message = `workload "${current.workload}": ${problems.join('; ')}`;
+      }
+    }
     this.#workloads.set(key, entry);
+  }
+
+  /** Points the workload's service address at the current instance's IP in the network. */
+  async #pointAddress(entry: WorkloadEntry, ip: string | undefined): Promise<void> {
+    if (entry.address === undefined || ip === undefined) return;
+    await entry.address.point(entry.current.id, addressTargets(entry.current.layout.ports, ip));
   }
 
   /**
@@ -625,7 +663,13 @@ export class DockerRuntime implements Runtime {
 
     const { forwarders, opened } = await this.#forwardersFor(env, desired, previous);
     let instance: Instance | undefined;
+    const ports = addressPorts(desired.ports);
+    let address: ServiceAddress | undefined;
+    let addressCreated = false;
     try {
+      if (ports !== undefined) {
+        ({ address, created: addressCreated } = await this.#addresses.ensure(env, name, ports));
+      }
       const instanceId = await chooseInstanceId(this.#engine, env, desired, order.length > 1);
       const created = await createInstance(this.#engine, {
         env,
@@ -635,6 +679,7 @@ export class DockerRuntime implements Runtime {
         resolved,
         sandboxImage,
         hostPorts: new Map([...forwarders].map(([port, forwarder]) => [port, forwarder.port])),
+        alias: address === undefined,
       });
       instance = created.instance;
       const watch = this.#newWatch(instance);
@@ -653,6 +698,7 @@ export class DockerRuntime implements Runtime {
         await this.#removeInstance(instance);
         instance = undefined;
         await stopForwarders(opened);
+        if (addressCreated) await this.#restoreAddress(env, name, previous);
         const kept =
           previous === undefined
             ? ''
@@ -682,13 +728,37 @@ export class DockerRuntime implements Runtime {
       const replaced = [...forwarders.values()].flatMap((forwarder) =>
         forwarder.target === undefined ? [] : [{ forwarder, target: forwarder.target }],
       );
+      // What the old instance is reached at through the service address, to drain it there too.
+      const previousIp =
+        previous?.address === undefined
+          ? undefined
+          : await this.#engine.networkAddress(previous.current, networkName(env));
+      const replacedTargets =
+        previousIp === undefined || previous === undefined
+          ? []
+          : Object.values(addressTargets(previous.current.layout.ports, previousIp));
+      if (address !== undefined) {
+        const ip = watch.snapshot?.ip ?? (await this.#engine.networkAddress(instance, networkName(env)));
+        if (ip === undefined) {
+          throw new PavedError(
+            'TARGET_FAILED',
+            `workload "${name}": the new instance has no address in network ${networkName(env)}, so its service address cannot point at it; the previous instance keeps serving`,
+          );
+        }
+        entry.address = address;
+        await address.point(instance.id, addressTargets(instance.layout.ports, ip));
+      }
       pointForwarders(entry, published);
       this.#workloads.set(key, entry);
       if (previous !== undefined) {
-        // Drain: the old instance gets no new connections now; those it has finish first.
-        const left = await Promise.all(
-          replaced.map(({ forwarder, target }) => forwarder.drain(target, this.#drainTimeoutMs)),
-        );
+        // Drain: the old instance gets no new connections or requests now; those it has finish
+        // first, on the host ports and through the service address alike.
+        const left = await Promise.all([
+          ...replaced.map(({ forwarder, target }) => forwarder.drain(target, this.#drainTimeoutMs)),
+          ...(address === undefined || replacedTargets.length === 0
+            ? []
+            : [address.drain(replacedTargets, this.#drainTimeoutMs)]),
+        ]);
         const open = left.reduce((sum, count) => sum + count, 0);
         if (open > 0) {
           events({
@@ -719,10 +789,34 @@ export class DockerRuntime implements Runtime {
       });
       return { workload: name, action, ok: true, images: imagesFrom(resolved) };
     } catch (error) {
-      if (instance !== undefined) await this.#removeInstance(instance).catch(() => undefined);
+      if (instance !== undefined && this.#workloads.get(key)?.current !== instance)
+        await this.#removeInstance(instance).catch(() => undefined);
       await stopForwarders(opened);
+      if (addressCreated && this.#workloads.get(key)?.current !== instance)
+        await this.#restoreAddress(env, name, previous).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * After a failed replace that had to create the service address anew (first deploy, or changed
+   * ports): without a previous instance it goes; with one, it listens on that instance's ports and
+   * points at it again.
+   */
+  async #restoreAddress(
+    env: EnvironmentRef,
+    name: string,
+    previous: WorkloadEntry | undefined,
+  ): Promise<void> {
+    const ports = previous === undefined ? undefined : addressPorts(previous.current.layout.ports);
+    if (previous === undefined || ports === undefined || previous.current.layout.address !== true) {
+      await this.#addresses.remove(env, name);
+      if (previous !== undefined) previous.address = undefined;
+      return;
+    }
+    const { address } = await this.#addresses.ensure(env, name, ports);
+    previous.address = address;
+    await this.#pointAddress(previous, await this.#engine.networkAddress(previous.current, networkName(env)));
   }
 
   /** The forwarders of a workload's TCP ports: kept when the host port stays, new ones otherwise. */
@@ -785,6 +879,8 @@ export class DockerRuntime implements Runtime {
     const snapshot = await watch.evaluate(execInterval);
     if (!isCurrent()) return;
     pointForwarders(entry, snapshot.published);
+    // A restart into a new network namespace may come with a new IP address.
+    await this.#pointAddress(entry, snapshot.ip);
     const emit = this.#onEvent;
     const where = `${entry.env.app}/${entry.env.env}`;
     const source = { app: entry.env.app, env: entry.env.env, deployment: instance.deployment };
@@ -926,6 +1022,7 @@ export class DockerRuntime implements Runtime {
       await stopForwarders(entry.forwarders.values());
     }
     await stopForwardersIn(workloadForwardersDir(this.#stateDir, env, workload));
+    await this.#addresses.remove(env, workload);
     const list = await this.#engine.call(`workload "${workload}": listing its containers`, () =>
       this.#engine.docker.listContainers({
         all: true,
@@ -1053,4 +1150,37 @@ function checkEnvironment(env: EnvironmentRef): void {
       `app "${env.app}" / environment "${env.env}": names must be DNS labels`,
     );
   }
+}
+
+/**
+ * The ports a service address listens on: every service port, when all are TCP — the declared
+ * `port` (what a Kubernetes Service would expose) and, where no declared port takes it, the
+ * container's `targetPort` too, which is what `service-port` resources resolve to on container
+ * targets. With a UDP port there is no address (the relay is TCP only) and the instance keeps the
+ * workload's DNS name itself.
+ */
+function addressPorts(
+  ports: Record<string, { port: number; targetPort: number; protocol: 'TCP' | 'UDP' }>,
+): AddressPort[] | undefined {
+  const list = Object.entries(ports);
+  if (list.length === 0 || list.some(([, spec]) => spec.protocol !== 'TCP')) return undefined;
+  const declared = list.map(([name, spec]) => ({ name, port: spec.port }));
+  const taken = new Set(declared.map((entry) => entry.port));
+  const extra: AddressPort[] = [];
+  for (const [name, spec] of list) {
+    if (taken.has(spec.targetPort)) continue;
+    taken.add(spec.targetPort);
+    extra.push({ name, port: spec.targetPort });
+  }
+  return [...declared, ...extra];
+}
+
+/** Port name → where the instance at `ip` serves it in the network. */
+function addressTargets(
+  ports: Record<string, { targetPort: number }>,
+  ip: string,
+): Record<string, ForwarderTarget> {
+  return Object.fromEntries(
+    Object.entries(ports).map(([name, spec]) => [name, { host: ip, port: spec.targetPort }]),
+  );
 }

@@ -95,6 +95,14 @@ export class Engine {
     if (info !== undefined) collectPorts(info, published);
     return published;
   }
+
+  /** The instance's IP address in the network `network` (its namespace owner's), if it has one. */
+  async networkAddress(instance: Instance, network: string): Promise<string | undefined> {
+    const owner = instance.sandbox ?? instance.containers.get(instance.layout.containers[0] ?? '');
+    const info = owner === undefined ? undefined : await this.inspectContainer(owner);
+    const address = info?.NetworkSettings.Networks[network]?.IPAddress;
+    return address === undefined || address === '' ? undefined : address;
+  }
 }
 
 /** A pause that ends early when the signal aborts. */

@@ -35,6 +35,12 @@ export interface InstancePlan {
   sandboxImage: ResolvedImage | undefined;
   /** The stable host port (its forwarder's) per TCP port name, recorded in the layout. */
   hostPorts: Map<string, number>;
+  /**
+   * Whether the instance itself holds the workload's DNS name in the network. Not when a
+   * service-address container does (`service-address.ts`): then the name never resolves to an
+   * instance, old or new.
+   */
+  alias: boolean;
 }
 
 /**
@@ -79,7 +85,7 @@ export async function createInstance(
   engine: Engine,
   plan: InstancePlan,
 ): Promise<{ instance: Instance; started: string[] }> {
-  const { env, desired, instanceId, order, resolved, sandboxImage, hostPorts } = plan;
+  const { env, desired, instanceId, order, resolved, sandboxImage, hostPorts, alias } = plan;
   const name = desired.name;
   const started: string[] = [];
   const network = networkName(env);
@@ -117,6 +123,7 @@ export async function createInstance(
         },
       ]),
     ),
+    ...(alias ? {} : { address: true }),
   };
   const labels: Record<string, string> = {
     ...environmentLabels(engine.target, env),
@@ -142,7 +149,7 @@ export async function createInstance(
   const owner = {
     Hostname: name,
     ExposedPorts: exposed,
-    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name] } } },
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: alias ? [name] : [] } } },
   };
   const instance: Instance = {
     env,

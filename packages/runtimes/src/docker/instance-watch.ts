@@ -50,6 +50,8 @@ export interface WatchSnapshot {
   workloadCheck?: { probe: string; status: string; ok: boolean };
   /** Published host port per `<containerPort>/<tcp|udp>`. */
   published: Map<string, number>;
+  /** The instance's IP address in its network (a restart in a new namespace may change it). */
+  ip?: string;
   /** The sandbox is gone or stopped: the namespace the containers share is lost. */
   sandboxDown: boolean;
   /** Containers that no longer exist. */
@@ -100,10 +102,12 @@ export class InstanceWatch {
     const published = new Map<string, number>();
     const missing: string[] = [];
     let sandboxDown = false;
+    let ip: string | undefined;
     if (instance.sandbox !== undefined) {
       const sandbox = await this.#inspect(instance.sandbox);
       if (sandbox?.State.Running !== true) sandboxDown = true;
       if (sandbox !== undefined) collectPorts(sandbox, published);
+      ip = networkIp(sandbox);
     }
     const views = await Promise.all(
       instance.layout.containers.map(async (name): Promise<ContainerView> => {
@@ -123,7 +127,10 @@ export class InstanceWatch {
             ready: false,
           };
         }
-        if (instance.sandbox === undefined) collectPorts(info, published);
+        if (instance.sandbox === undefined) {
+          collectPorts(info, published);
+          ip ??= networkIp(info);
+        }
         const startedAt = Date.parse(info.State.StartedAt);
         const completed =
           completes.has(name) &&
@@ -192,6 +199,7 @@ export class InstanceWatch {
       containers: views,
       ready,
       published,
+      ...(ip === undefined ? {} : { ip }),
       sandboxDown,
       missing,
       ...(workloadCheck === undefined ? {} : { workloadCheck }),
@@ -289,4 +297,12 @@ async function execProbe(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The IP address of a container in its (first) network; instances are attached to one. */
+function networkIp(info: Docker.ContainerInspectInfo | undefined): string | undefined {
+  for (const network of Object.values(info?.NetworkSettings.Networks ?? {})) {
+    if (network.IPAddress !== '') return network.IPAddress;
+  }
+  return undefined;
 }

@@ -1,26 +1,31 @@
 /**
  * The port forwarder of one workload: a detached Node process (`node forwarder.js <spec.json>`)
- * that owns the workload's stable host ports on 127.0.0.1 and relays each new TCP connection to
- * the instance named in `routes.json`. Instances listen on their own ephemeral ports, so a
- * replacement can start beside the old one; switching is one atomic rewrite of the routes file,
- * read again for every connection whose file changed. Open connections stay with the instance
- * they were made to until it stops; the forwarder keeps a count of them per instance port in
- * `connections.json`, so the runtime can let an old instance finish them before stopping it. It is separate from the server so that other workloads reach
- * this one while the server restarts.
+ * that owns the workload's stable ports and relays what arrives on them to the instance named in
+ * `routes.json`. Instances listen on their own ephemeral ports, so a replacement can start beside
+ * the old one; switching is one atomic rewrite of the routes file, read again whenever it changed.
+ *
+ * Each accepted connection is sniffed (`forwarder-sniff.ts`): HTTP/1.x goes to an in-process relay
+ * (`http-relay.ts`) that routes every request on its own, so kept-alive clients move to the new
+ * instance at their next request; anything else (or a client that waits for the server to speak
+ * first) is relayed as plain TCP, tied to the instance it was made to until it closes (`forwarder-
+ * tcp.ts`). What is in flight per instance is kept in `connections.json` (`forwarder-counts.ts`),
+ * so the runtime can let an old instance finish it before stopping it. It is separate from the
+ * server so that other workloads reach this one while the server restarts.
  *
  * The docker target runs the same script, one per workload port, relaying to the port a container
  * publishes on 127.0.0.1 (`docker/detached-forwarder.ts`).
  */
-import { readFileSync, statSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { InFlightCounts } from './forwarder-counts.js';
+import type { RelayContext } from './forwarder-relay.js';
+import { RouteTable } from './forwarder-routes.js';
+import { sniff } from './forwarder-sniff.js';
+import type { ForwarderSpec, ForwarderState } from './forwarder-spec.js';
+import { relayTcp } from './forwarder-tcp.js';
+import { createHttpRelay } from './http-relay.js';
 import { identify } from './process-identity.js';
 import { writeJsonAtomic } from './state-file.js';
-import type {
-  ForwarderConnections,
-  ForwarderRoutes,
-  ForwarderSpec,
-  ForwarderState,
-} from './forwarder-spec.js';
 
 const specPath = process.argv[2];
 if (specPath === undefined) {
@@ -29,94 +34,41 @@ if (specPath === undefined) {
 }
 const spec = JSON.parse(readFileSync(specPath, 'utf8')) as ForwarderSpec;
 const self = identify(process.pid) ?? { pid: process.pid, startTime: '' };
-
-let routes: ForwarderRoutes | undefined;
-let routesStamp = '';
-function currentRoutes(): ForwarderRoutes | undefined {
-  try {
-    const stat = statSync(spec.routesFile);
-    const stamp = `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
-    if (stamp !== routesStamp) {
-      routes = JSON.parse(readFileSync(spec.routesFile, 'utf8')) as ForwarderRoutes;
-      routesStamp = stamp;
-    }
-  } catch {
-    // No routes yet (the first instance is not ready): refuse connections.
-    return undefined;
-  }
-  return routes;
-}
+const listenHost = spec.listenHost ?? '127.0.0.1';
 
 const sockets = new Set<Socket>();
-const open = new Map<number, number>();
-let reportPending = false;
-function reportConnections(): void {
-  const file = spec.connectionsFile;
-  if (file === undefined || reportPending) return;
-  reportPending = true;
-  // One write per turn of the event loop however many connections opened or closed in it.
-  setImmediate(() => {
-    reportPending = false;
-    const connections: ForwarderConnections = { open: Object.fromEntries(open) };
-    try {
-      writeJsonAtomic(file, connections);
-    } catch {
-      // The runtime then waits until its drain timeout; the relay itself is unaffected.
-    }
-  });
-}
-function count(target: number, delta: number): void {
-  const next = (open.get(target) ?? 0) + delta;
-  if (next > 0) open.set(target, next);
-  else open.delete(target);
-  reportConnections();
-}
+const context: RelayContext = {
+  routes: new RouteTable(spec.routesFile),
+  counts: new InFlightCounts(spec.connectionsFile),
+  track(socket) {
+    if (sockets.has(socket)) return;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  },
+};
 
-function relay(name: string, client: Socket, tried?: number): void {
-  const target = currentRoutes()?.targets[name];
-  if (target === undefined || target === tried) {
-    client.destroy();
-    return;
-  }
-  const upstream = connect({ host: '127.0.0.1', port: target });
-  sockets.add(client);
-  sockets.add(upstream);
-  let connected = false;
-  let counted = true;
-  count(target, 1);
-  const uncount = (): void => {
-    if (!counted) return;
-    counted = false;
-    count(target, -1);
-  };
-  const close = (): void => {
-    client.destroy();
-    upstream.destroy();
-    sockets.delete(client);
-    sockets.delete(upstream);
-    uncount();
-  };
-  upstream.once('connect', () => {
-    connected = true;
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  upstream.on('error', () => {
-    if (connected) {
-      close();
-      return;
+function accept(name: string, httpRelay: Server, socket: Socket): void {
+  context.track(socket);
+  // Between sniffing and a relay taking the socket over, an error must not go unhandled: that
+  // would end the forwarder and every other connection with it. The relays add their own.
+  socket.on('error', () => undefined);
+  void sniff(socket).then((protocol) => {
+    switch (protocol) {
+      case 'http':
+        httpRelay.emit('connection', socket);
+        // The HTTP server reads the socket's handle directly from now on; the bytes sniffing put
+        // back wait in the stream's buffer and must reach its parser first. Resuming here flows
+        // them on this tick, before the event loop reads anything newer from the handle.
+        socket.resume();
+        return;
+      case 'tcp':
+        relayTcp(context, name, socket);
+        return;
+      case 'closed':
+        socket.destroy();
+        return;
     }
-    // The instance went away between reading the routes and connecting (a switch in progress):
-    // try once more with the routes as they are now. Nothing has been sent yet.
-    upstream.destroy();
-    sockets.delete(upstream);
-    uncount();
-    relay(name, client, target);
   });
-  upstream.on('close', () => {
-    if (connected) close();
-  });
-  client.on('error', close).on('close', close);
 }
 
 async function listen(name: string, port: number): Promise<[string, Server, number]> {
@@ -135,9 +87,10 @@ async function listen(name: string, port: number): Promise<[string, Server, numb
 
 function listenOn(name: string, port: number): Promise<[string, Server, number]> {
   return new Promise((resolve, reject) => {
-    const server = createServer((socket) => relay(name, socket));
+    const httpRelay = createHttpRelay(context, name);
+    const server = createServer((socket) => accept(name, httpRelay, socket));
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
+    server.listen({ host: listenHost, port, exclusive: true }, () => {
       const address = server.address();
       resolve([name, server, typeof address === 'object' && address !== null ? address.port : port]);
     });
@@ -151,7 +104,7 @@ try {
     process: self,
     ports: Object.fromEntries(bound.map(([name, , port]) => [name, port])),
   };
-  if (spec.connectionsFile !== undefined) writeJsonAtomic(spec.connectionsFile, { open: {} });
+  context.counts.reset();
   writeJsonAtomic(spec.stateFile, state);
   const shutdown = (): void => {
     for (const [, server] of bound) server.close();

@@ -430,8 +430,9 @@ async function provisionContext(
     const declaredPorts = Object.fromEntries(
       Object.entries(workload.service?.ports ?? {}).map(([port, spec]) => [port, spec.port]),
     );
-    // On container targets a workload answers on its network alias at the port its container
-    // listens on (`targetPort`): nothing maps the declared port there.
+    // On container targets a workload answers on its name in the network at the port its
+    // container listens on (`targetPort`); the docker target's service address listens on that
+    // port and on the declared one.
     const listening = Object.fromEntries(
       Object.entries(workload.service?.ports ?? {}).map(([port, spec]) => [
         port,

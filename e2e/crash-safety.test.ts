@@ -22,6 +22,7 @@ const STAGES = [
   'after-start-new-instance',
   'mid-switch',
   'before-record',
+  'mid-record',
 ] as const;
 
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -46,8 +47,11 @@ createServer((request, response) => response.end(process.env.VERSION))
   .listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
-/** v1 has one database; v2 a second one (a new resource to provision) and a new spec. */
-function score(version: 'v1' | 'v2', target: Target): string {
+/**
+ * v1 has one database; v2 a second one (a new resource to provision), a new spec and a second
+ * route on a host of its own (a route the record step writes).
+ */
+function score(version: 'v1' | 'v2', target: Target, app: string): string {
   const second = version === 'v2';
   const container =
     target === 'process'
@@ -79,7 +83,22 @@ resources:
       host: \${resources.dns.host}
       path: /
       port: http
-`;
+${
+  second
+    ? `  second-route:
+    type: route
+    params:
+      host: ${secondHost(app)}
+      path: /
+      port: http
+`
+    : ''
+}`;
+}
+
+/** The host only v2 routes. */
+function secondHost(app: string): string {
+  return `second-${app}.localhost`;
 }
 
 function platform(app: string): string {
@@ -259,8 +278,8 @@ for (const [index, { stage, target }] of CASES.entries()) {
       await mkdir(join(root, 'home'));
       await mkdir(join(root, 'web'));
       await writeFile(join(root, 'web', 'server.js'), SERVER_JS);
-      await writeFile(join(root, 'web', 'score-v1.yaml'), score('v1', target));
-      await writeFile(join(root, 'web', 'score-v2.yaml'), score('v2', target));
+      await writeFile(join(root, 'web', 'score-v1.yaml'), score('v1', target, app));
+      await writeFile(join(root, 'web', 'score-v2.yaml'), score('v2', target, app));
       await writeFile(join(root, 'platform.yaml'), platform(app));
       const host = `web-dev-${app}.localhost`;
 
@@ -295,6 +314,8 @@ for (const [index, { stage, target }] of CASES.entries()) {
 
       // The environment answers as deployment 1 on its route.
       await expect.poll(() => viaGateway(gateway, host), { timeout: 30_000, interval: 250 }).toBe('200 v1');
+      // Nothing of what v2's record step would have written is there: not its second route.
+      expect(await viaGateway(gateway, secondHost(app))).toMatch(/^404 /);
 
       if (target === 'process') {
         // Exactly one supervisor, one forwarder and one workload process for the environment.
@@ -336,6 +357,7 @@ for (const [index, { stage, target }] of CASES.entries()) {
       // And the environment deploys v2 normally afterwards.
       await ok(setup, 'deploy', app, 'dev', 'web/score-v2.yaml', '--wait');
       expect(await viaGateway(gateway, host)).toBe('200 v2');
+      expect(await viaGateway(gateway, secondHost(app))).toBe('200 v2');
       expect((await onServer(app)).databases).toHaveLength(2);
     }, 180_000);
   });

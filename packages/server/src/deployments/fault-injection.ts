@@ -20,6 +20,8 @@ export const FAULT_STAGES = [
   'mid-switch',
   /** Everything applied, nothing of the record step written yet. */
   'before-record',
+  /** Inside the record step's transaction: the routes are written, the deployment not yet current. */
+  'mid-record',
 ] as const;
 
 export type FaultStage = (typeof FAULT_STAGES)[number];

@@ -33,6 +33,7 @@ import type {
   DeploymentStep,
   DeploymentWorkload,
   Environment,
+  GatewayRoute,
   Store,
 } from '@paved/store';
 import type { Logger } from 'pino';
@@ -242,10 +243,9 @@ export async function runDeployment(
       if (failed.length > 0) throw new PavedError('TARGET_FAILED', failed.map(describeFailure).join('\n'));
     });
     faultPoint('before-record');
-    const finished = await step('record', async () =>
-      record(
+    const recording = await step('record', async () =>
+      planRecord(
         context,
-        deployment,
         {
           prepared,
           graph,
@@ -256,19 +256,33 @@ export async function runDeployment(
         runtimePlan,
       ),
     );
+    const { finished } = recording;
     // The digest of every image each workload runs, as the target resolved it (docker targets).
     if (Array.isArray(finished.rendered)) finished.rendered = withImages(finished.rendered, applied);
-    emit('info', 'deployment.succeeded', `deployment ${number} succeeded`);
-    await events.flush();
     const finalGraph = graphRecorder.finish();
     await graphRecorder.flush();
-    return await store.deployments.update(app, env, number, {
-      status: 'succeeded',
-      finishedAt: now(),
-      steps,
-      ...finished,
-      ...(finalGraph === undefined ? {} : { graph: finalGraph }),
+    // One transaction makes the deployment current together with its routes, released ports and
+    // detached resources: a server killed inside it leaves none of them written, and the
+    // interrupted deployment is recovered like one killed before the record step.
+    const succeeded = await store.transaction(async (trx) => {
+      await trx.routes.replace(app, env, recording.routes);
+      faultPoint('mid-record');
+      for (const workload of recording.releasePorts) await trx.ports.release(app, env, workload);
+      for (const resource of recording.detach) await trx.resources.put(detached(resource));
+      return trx.deployments.update(app, env, number, {
+        status: 'succeeded',
+        finishedAt: now(),
+        steps,
+        ...finished,
+        ...(finalGraph === undefined ? {} : { graph: finalGraph }),
+      });
     });
+    emit('info', 'deployment.succeeded', `deployment ${number} succeeded`);
+    // Not needed by the new deployment and holding no data: deprovisioned once it is current. A
+    // server killed before this leaves them provisioned (and recorded); nothing uses them.
+    for (const resource of recording.deprovision) await deprovision(context, resource, deployment);
+    await events.flush();
+    return succeeded;
   } catch (error) {
     const cancelled =
       signal.aborted && !(signal.reason instanceof PavedError && signal.reason.code === 'UNAVAILABLE');
@@ -530,15 +544,26 @@ function currentWorkloads(context: RunContext, current: Deployment | undefined):
 }
 
 /** The last steps of a successful run: routes, released ports, resources no longer needed. */
-async function record(
+/** What the record step writes, computed first so that it is written in one transaction. */
+interface RecordPlan {
+  routes: Omit<GatewayRoute, 'app' | 'env'>[];
+  /** Workloads the deployment removes: their host ports go back to the pool. */
+  releasePorts: string[];
+  /** Stateful resources no longer asked for: kept with their data, marked detached. */
+  detach: ActiveResource[];
+  /** Other resources no longer asked for: deprovisioned after the deployment is current. */
+  deprovision: ActiveResource[];
+  finished: Partial<Pick<Deployment, 'rendered' | 'sealedRuntimeSpec'>>;
+}
+
+async function planRecord(
   context: RunContext,
-  deployment: Deployment,
   result: Rendered,
   runtimePlan: RuntimePlan,
-): Promise<Partial<Pick<Deployment, 'rendered' | 'sealedRuntimeSpec'>>> {
+): Promise<RecordPlan> {
   const { environment, store, secrets } = context;
   const { app, name: env } = environment;
-  const routes = [];
+  const routes: RecordPlan['routes'] = [];
   for (const resource of result.resources.values()) {
     if (resource.type !== 'route') continue;
     const state = resource.state as { host: string; path: string; port: string | number; workload: string };
@@ -563,23 +588,22 @@ async function record(
       upstream: `127.0.0.1:${hostPort}`,
     });
   }
-  await store.routes.replace(app, env, routes);
-  for (const item of runtimePlan.items) {
-    if (item.action === 'delete') await store.ports.release(app, env, item.workload);
-  }
-  // Resources no longer asked for: stateful ones are detached and kept with their data.
+  const plan: RecordPlan = {
+    routes,
+    releasePorts: runtimePlan.items.filter((item) => item.action === 'delete').map((item) => item.workload),
+    detach: [],
+    deprovision: [],
+    finished: {
+      rendered: maskRendered(result.rendered),
+      sealedRuntimeSpec: secrets.seal(encodeRendered(result.rendered)),
+    },
+  };
   for (const resource of await store.resources.list(app, env)) {
     if (result.resources.has(resource.uid)) continue;
-    if (resource.stateful) {
-      if (resource.status !== 'detached') await store.resources.put(detached(resource));
-      continue;
-    }
-    await deprovision(context, resource, deployment);
+    if (!resource.stateful) plan.deprovision.push(resource);
+    else if (resource.status !== 'detached') plan.detach.push(resource);
   }
-  return {
-    rendered: maskRendered(result.rendered),
-    sealedRuntimeSpec: secrets.seal(encodeRendered(result.rendered)),
-  };
+  return plan;
 }
 
 /** Adds `images` (container, reference, digest) to each masked rendered workload the target reported. */

@@ -666,10 +666,17 @@ export class DockerRuntime implements Runtime {
     const ports = addressPorts(desired.ports);
     let address: ServiceAddress | undefined;
     let addressCreated = false;
+    // The service address is made sure of while the instance starts (a first deploy creates it,
+    // and the first on an engine builds its image): it is needed only at the switch.
+    const addressWork =
+      ports === undefined
+        ? undefined
+        : this.#addresses.ensure(env, name, ports).then((made) => {
+            addressCreated = made.created;
+            return made.address;
+          });
+    addressWork?.catch(() => undefined);
     try {
-      if (ports !== undefined) {
-        ({ address, created: addressCreated } = await this.#addresses.ensure(env, name, ports));
-      }
       const instanceId = await chooseInstanceId(this.#engine, env, desired, order.length > 1);
       const created = await createInstance(this.#engine, {
         env,
@@ -679,7 +686,7 @@ export class DockerRuntime implements Runtime {
         resolved,
         sandboxImage,
         hostPorts: new Map([...forwarders].map(([port, forwarder]) => [port, forwarder.port])),
-        alias: address === undefined,
+        alias: ports === undefined,
       });
       instance = created.instance;
       const watch = this.#newWatch(instance);
@@ -698,6 +705,7 @@ export class DockerRuntime implements Runtime {
         await this.#removeInstance(instance);
         instance = undefined;
         await stopForwarders(opened);
+        await addressWork?.catch(() => undefined);
         if (addressCreated) await this.#restoreAddress(env, name, previous);
         const kept =
           previous === undefined
@@ -737,6 +745,7 @@ export class DockerRuntime implements Runtime {
         previousIp === undefined || previous === undefined
           ? []
           : Object.values(addressTargets(previous.current.layout.ports, previousIp));
+      address = await addressWork;
       if (address !== undefined) {
         const ip = watch.snapshot?.ip ?? (await this.#engine.networkAddress(instance, networkName(env)));
         if (ip === undefined) {
@@ -792,6 +801,7 @@ export class DockerRuntime implements Runtime {
       if (instance !== undefined && this.#workloads.get(key)?.current !== instance)
         await this.#removeInstance(instance).catch(() => undefined);
       await stopForwarders(opened);
+      await addressWork?.catch(() => undefined);
       if (addressCreated && this.#workloads.get(key)?.current !== instance)
         await this.#restoreAddress(env, name, previous).catch(() => undefined);
       throw error;

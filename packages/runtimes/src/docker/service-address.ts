@@ -40,6 +40,8 @@ const FILES = {
 /** How long a new address container may take to listen before it counts as failed. */
 const LISTEN_TIMEOUT_MS = 15_000;
 const DRAIN_POLL_MS = 100;
+/** How often a new address container is asked whether it listens yet. */
+const LISTEN_POLL_MS = 25;
 
 /** A service port the address listens on: the Score port others call. */
 export interface AddressPort {
@@ -243,7 +245,7 @@ export class ServiceAddresses {
           `${where} did not start listening within ${LISTEN_TIMEOUT_MS / 1000} s (container ${container.id.slice(0, 12)}: ${info?.State.Status ?? 'gone'}${info?.State.ExitCode ? `, exit code ${info.State.ExitCode}` : ''}); see its logs with \`docker logs ${container.id.slice(0, 12)}\``,
         );
       }
-      await sleep(DRAIN_POLL_MS);
+      await sleep(LISTEN_POLL_MS);
     }
   }
 }

@@ -3,7 +3,9 @@ export {
   type ProcessRuntimeOptions,
   type ProcessSecretsRef,
   type ProcessSecretValues,
+  type ProcessContainerSecrets,
 } from './process/process-runtime.js';
+export { secretArgvPositions } from './process/secret-arguments.js';
 export { processWorkloadProblems } from './process/process-workload-problems.js';
 export {
   checkHttp,

@@ -480,6 +480,8 @@ describe('ProcessRuntime release phase', () => {
 describe('ProcessRuntime secrets at rest', () => {
   // Random per run, so a hit can only come from this test's workload.
   const SECRET = `canary-${randomBytes(12).toString('hex')}`;
+  // A secret in the command line (`${resources.db.password}` in `args`): kept off the disk too.
+  const SECRET_ARG = `canary-arg-${randomBytes(12).toString('hex')}`;
   const env: EnvironmentRef = { app: 'secrets', env: 'at-rest' };
   let dirs: ReturnType<typeof makeDirs>;
   const runtimes: ProcessRuntime[] = [];
@@ -492,7 +494,9 @@ describe('ProcessRuntime secrets at rest', () => {
         image: '.',
         context: { dir: dirs.context, hash: 'conformance' },
         command: ['node', 'server.mjs'],
-        // The conformance server answers `/` with CONFORMANCE_VERSION: what the workload sees.
+        args: ['--password', SECRET_ARG, '--plain'],
+        secretArguments: ['args.1'],
+        // The conformance server answers `/` with CONFORMANCE_VERSION and its own arguments.
         variables: { CONFORMANCE_VERSION: SECRET, PLAIN: 'visible' },
         secretVariables: ['CONFORMANCE_VERSION'],
         files: [],
@@ -520,7 +524,12 @@ describe('ProcessRuntime secrets at rest', () => {
     return Object.fromEntries(
       Object.entries(rendered.containers).map(([name, container]) => [
         name,
-        Object.fromEntries(container.secretVariables.map((key) => [key, container.variables[key] ?? ''])),
+        {
+          variables: Object.fromEntries(
+            container.secretVariables.map((key) => [key, container.variables[key] ?? '']),
+          ),
+          arguments: { '3': container.args?.[1] ?? '' },
+        },
       ]),
     );
   };
@@ -536,7 +545,8 @@ describe('ProcessRuntime secrets at rest', () => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
-        else if (entry.isFile() && readFileSync(path).includes(SECRET)) hits.push(path);
+        else if (entry.isFile() && [SECRET, SECRET_ARG].some((secret) => readFileSync(path).includes(secret)))
+          hits.push(path);
       }
     };
     walk(dirs.dataDir);
@@ -567,7 +577,10 @@ describe('ProcessRuntime secrets at rest', () => {
     );
     expect(result.workloads[0]).toMatchObject({ ok: true });
     const served = await address(first);
-    expect((await getJson(served, '/')).version).toBe(SECRET);
+    expect(await getJson(served, '/')).toMatchObject({
+      version: SECRET,
+      argv: ['--password', SECRET_ARG, '--plain'],
+    });
     expect(filesHoldingSecret()).toEqual([]);
 
     // A crashed container is started again by the supervisor from the values in its memory.
@@ -576,7 +589,7 @@ describe('ProcessRuntime secrets at rest', () => {
     await eventually(async () => {
       const after = await getJson(served, '/');
       expect(after.boot).not.toBe(beforeCrash.boot);
-      expect(after.version).toBe(SECRET);
+      expect(after).toMatchObject({ version: SECRET, argv: ['--password', SECRET_ARG, '--plain'] });
     }, 15_000);
 
     // The supervisor dies with the server; the next server gets the values from secretsOf.
@@ -590,9 +603,20 @@ describe('ProcessRuntime secrets at rest', () => {
     await eventually(async () => {
       const [status] = await second.status(env);
       expect(status).toMatchObject({ state: 'ready' });
-      expect((await getJson(served, '/')).version).toBe(SECRET);
+      expect(await getJson(served, '/')).toMatchObject({
+        version: SECRET,
+        argv: ['--password', SECRET_ARG, '--plain'],
+      });
     }, 15_000);
     expect(filesHoldingSecret()).toEqual([]);
+    // The supervisor's own note of each start shows where the secret argument was.
+    const lines: string[] = [];
+    for await (const line of second.logs(env, 'web', {})) lines.push(line.line);
+    expect(lines.filter((line) => line.includes('started node server.mjs'))).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('started node server.mjs --password (secret) --plain'),
+      ]),
+    );
   }, 60_000);
 
   it('reports the workload failed, not started without its secrets, when they cannot be had', async () => {
@@ -612,7 +636,7 @@ describe('ProcessRuntime secrets at rest', () => {
       processesUnder([dirs.dataDir, dirs.workDir]).filter((line) => !line.includes('forwarder'));
     expect(running()).toEqual([]);
     // An answer without the values is no better than none.
-    const empty = make({ secretsOf: async () => ({ main: {} }) });
+    const empty = make({ secretsOf: async () => ({ main: { variables: {} } }) });
     await empty.init();
     expect((await empty.status(env))[0]?.message).toMatch(/main\.CONFORMANCE_VERSION were not found/);
     expect(running()).toEqual([]);

@@ -8,8 +8,8 @@
  *   (`nobody` when the server is root). `workDir` must lie outside the data directory, which the
  *   workload can never read: `stateDir` (records, supervisor specs, logs) is kept mode 0700 under
  *   it.
- * - **Secrets.** No secret variable's value is written to disk: `spec.json` names them, and the
- *   values reach the supervisor on its stdin at spawn (ADR 0015). A supervisor started again
+ * - **Secrets.** No secret variable's or secret argument's value is written to disk: `spec.json`
+ *   names them, and the values reach the supervisor on its stdin at spawn (ADR 0015). A supervisor started again
  *   after it died gets them from `secretsOf` (the server opens the deployment's sealed spec);
  *   without them the workload is reported failed, never started without its secrets.
  * - **Supervisors.** An instance runs under its own detached supervisor process
@@ -77,6 +77,7 @@ import type {
 import { freePort } from './free-port.js';
 import { LogFileReader } from './log-file.js';
 import { spawnNodeScript } from './node-script.js';
+import { secretArgvPositions } from './secret-arguments.js';
 import { ProcessLayout } from './process-layout.js';
 import { isAlive, signalIdentified, waitForExit, type ProcessIdentity } from './process-identity.js';
 import { processWorkloadProblems } from './process-workload-problems.js';
@@ -132,8 +133,15 @@ export interface ProcessSecretsRef {
   specHash: string;
 }
 
-/** Container name → secret variable name → value. */
-export type ProcessSecretValues = Record<string, Record<string, string>>;
+/** Container name → its secret values. */
+export type ProcessSecretValues = Record<string, ProcessContainerSecrets>;
+
+export interface ProcessContainerSecrets {
+  /** Secret variable name → value. */
+  variables: Record<string, string>;
+  /** Position of a secret argument in `[...command, ...args]` → value (`secretArgvPositions`). */
+  arguments?: Record<string, string>;
+}
 
 /** What `workload.json` holds: the active instance of a workload and its stable host ports. */
 interface WorkloadRecord {
@@ -619,14 +627,24 @@ export class ProcessRuntime implements Runtime {
         secrets.containers[name] = Object.fromEntries(secretEnv.map((key) => [key, env_[key] ?? '']));
         for (const key of secretEnv) delete env_[key];
       }
-      const [command = '', ...commandArgs] = container.command ?? [];
+      // Secret arguments leave the spec too; the command line itself is still the process's own.
+      const argv = [...(container.command ?? []), ...(container.args ?? [])];
+      const secretArgs = secretArgvPositions(container);
+      if (secretArgs.length > 0) {
+        (secrets.arguments ??= {})[name] = Object.fromEntries(
+          secretArgs.map((position) => [String(position), argv[position] ?? '']),
+        );
+        for (const position of secretArgs) argv[position] = '';
+      }
+      const [command = '', ...args] = argv;
       containers.push({
         name,
         command,
-        args: [...commandArgs, ...(container.args ?? [])],
+        args,
         cwd: app,
         env: env_,
         ...(secretEnv.length === 0 ? {} : { secretEnv }),
+        ...(secretArgs.length === 0 ? {} : { secretArgs }),
         waitFor: Object.fromEntries(
           Object.entries(container.before).map(([other, condition]) => [other, condition.ready]),
         ),
@@ -879,7 +897,9 @@ export class ProcessRuntime implements Runtime {
     instance: Instance,
   ): Promise<{ ok: true; payload: SupervisorSecrets } | { ok: false; error: string }> {
     const spec = readJson<SupervisorSpec>(join(instance.stateDir, 'spec.json'));
-    const named = (spec?.containers ?? []).filter((container) => (container.secretEnv ?? []).length > 0);
+    const named = (spec?.containers ?? []).filter(
+      (container) => (container.secretEnv ?? []).length > 0 || (container.secretArgs ?? []).length > 0,
+    );
     if (named.length === 0) return { ok: true, payload: { containers: {} } };
     const workload = instance.record.workload;
     const failed = (why: string): { ok: false; error: string } => ({
@@ -904,9 +924,9 @@ export class ProcessRuntime implements Runtime {
     }
     if (values === undefined)
       return failed(`deployment ${instance.record.deployment} holds no secret values for it`);
-    const payload: SupervisorSecrets = { containers: {} };
+    const payload: SupervisorSecrets = { containers: {}, arguments: {} };
     for (const container of named) {
-      const found = values[container.name] ?? {};
+      const found = values[container.name]?.variables ?? {};
       const missing = (container.secretEnv ?? []).filter((name) => found[name] === undefined);
       if (missing.length > 0) {
         return failed(
@@ -916,6 +936,23 @@ export class ProcessRuntime implements Runtime {
       payload.containers[container.name] = Object.fromEntries(
         (container.secretEnv ?? []).map((name) => [name, found[name] ?? '']),
       );
+      const foundArgs = values[container.name]?.arguments ?? {};
+      const missingArgs = (container.secretArgs ?? []).filter(
+        (position) => foundArgs[String(position)] === undefined,
+      );
+      if (missingArgs.length > 0) {
+        return failed(
+          `the secret arguments at ${missingArgs.map((position) => `${container.name} position ${position}`).join(', ')} were not found`,
+        );
+      }
+      if ((container.secretArgs ?? []).length > 0) {
+        (payload.arguments ??= {})[container.name] = Object.fromEntries(
+          (container.secretArgs ?? []).map((position) => [
+            String(position),
+            foundArgs[String(position)] ?? '',
+          ]),
+        );
+      }
     }
     return { ok: true, payload };
   }

@@ -42,6 +42,11 @@ export interface SupervisedContainer {
    * specs written before secrets left the disk, whose `env` still holds them.
    */
   secretEnv?: string[];
+  /**
+   * Positions in `[command, ...args]` of the arguments that hold a secret: empty in the spec, their
+   * values arrive on stdin (`SupervisorSecrets.arguments`), and notes show them as `(secret)`.
+   */
+  secretArgs?: number[];
   /** The containers that must reach a condition before this one starts (Score `before`). */
   waitFor: Record<string, ReadyCondition>;
   /** Exit code 0 ends it for good (another container waits for it to `complete`). */
@@ -52,10 +57,12 @@ export interface SupervisedContainer {
 
 /**
  * One JSON line the runtime writes on the supervisor's stdin at spawn, then closes the pipe:
- * container name → secret variable name → value.
+ * container name → secret variable name → value, and container name → position of a secret
+ * argument in `[command, ...args]` → value.
  */
 export interface SupervisorSecrets {
   containers: Record<string, Record<string, string>>;
+  arguments?: Record<string, Record<string, string>>;
 }
 
 export type SupervisedState = 'waiting' | 'running' | 'exited' | 'completed' | 'failed';

@@ -2,9 +2,9 @@
  * The supervisor of one workload instance: a detached Node process started by `ProcessRuntime`
  * (`node supervisor.js <spec.json>`), so the workload outlives a restart of the server.
  *
- * The secret variables are not in `spec.json`: their values arrive as one JSON line on stdin
- * (`SupervisorSecrets`), are kept in memory only and merged into each container's environment
- * (and its exec probes') at every start. A named secret missing from stdin fails every container
+ * The secret variables and secret arguments are not in `spec.json`: their values arrive as one
+ * JSON line on stdin (`SupervisorSecrets`), are kept in memory only and merged into each
+ * container's environment (and its exec probes') and command line at every start. A named secret missing from stdin fails every container
  * with a message instead of starting it without (ADR 0015).
  *
  * It starts the containers in `before` order as the run-as user, writes their output to bounded
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { checkProbe, describeProbe, type ResolvedProbe } from '../probes/probe-check.js';
 import { BoundedLogWriter } from './log-file.js';
 import { identify } from './process-identity.js';
+import { maskedArgv } from './secret-arguments.js';
 import { readJson, writeJsonAtomic } from './state-file.js';
 import type {
   ContainerState,
@@ -83,7 +84,7 @@ if (missingSecrets.length > 0) {
   for (const current of Object.values(state.containers)) {
     if (current.state !== 'waiting') continue;
     current.state = 'failed';
-    current.message = `not started: the values of its secret variables (${missingSecrets.join(', ')}) were not handed to the supervisor; they are not kept on disk, so deploy again`;
+    current.message = `not started: the values of its secrets (${missingSecrets.join(', ')}) were not handed to the supervisor; they are not kept on disk, so deploy again`;
   }
 }
 const running = new Map<string, Running>();
@@ -100,12 +101,13 @@ async function readSecrets(): Promise<SupervisorSecrets> {
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (text === '') return { containers: {} };
   const parsed = JSON.parse(text) as Partial<SupervisorSecrets>;
-  return { containers: parsed.containers ?? {} };
+  return { containers: parsed.containers ?? {}, arguments: parsed.arguments ?? {} };
 }
 
 /**
- * Puts the secret values into the in-memory spec (container env and exec probes), so every start
- * and restart has them; returns `container.NAME` of each named secret that did not arrive.
+ * Puts the secret values into the in-memory spec (container env, exec probes and command line),
+ * so every start and restart has them; returns `container.NAME` (a variable) or
+ * `container.argument N` of each named secret that did not arrive.
  */
 function mergeSecrets(secrets: SupervisorSecrets): string[] {
   const missing: string[] = [];
@@ -118,6 +120,15 @@ function mergeSecrets(secrets: SupervisorSecrets): string[] {
       else merged[name] = value;
     }
     container.env = { ...container.env, ...merged };
+    const argumentValues = secrets.arguments?.[container.name] ?? {};
+    const argv = [container.command, ...container.args];
+    for (const position of container.secretArgs ?? []) {
+      const value = argumentValues[String(position)];
+      if (value === undefined || position >= argv.length)
+        missing.push(`${container.name}.argument ${position}`);
+      else argv[position] = value;
+    }
+    [container.command = '', ...container.args] = argv;
     for (const probe of [container.readinessProbe, container.livenessProbe]) {
       if (probe?.kind === 'exec') probe.env = { ...probe.env, ...merged };
     }
@@ -183,7 +194,7 @@ function start(container: SupervisedContainer, isRestart: boolean): void {
   else current.process = identity;
   note(
     container.name,
-    `started ${[container.command, ...container.args].join(' ')} (pid ${child.pid ?? '?'})`,
+    `started ${maskedArgv([container.command, ...container.args], container.secretArgs ?? []).join(' ')} (pid ${child.pid ?? '?'})`,
   );
   pipeLines(child.stdout, (line) => writer.write('stdout', line));
   pipeLines(child.stderr, (line) => writer.write('stderr', line));
@@ -196,7 +207,8 @@ function start(container: SupervisedContainer, isRestart: boolean): void {
       error.code === 'ENOENT' || error.code === 'EACCES'
         ? ` (not found, or not executable by the user workloads run as, in the context or on PATH ${container.env.PATH ?? ''})`
         : '';
-    current.message = `could not start "${container.command}": ${error.code ?? error.message}${hint}`;
+    const [shown] = maskedArgv([container.command], container.secretArgs ?? []);
+    current.message = `could not start "${shown}": ${error.code ?? error.message}${hint}`;
     delete current.process;
     note(container.name, current.message);
     save();

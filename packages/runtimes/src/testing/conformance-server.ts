@@ -9,7 +9,8 @@
  * `CONFORMANCE_READY=never` (`/ready` answers 503); `CONFORMANCE_LIVE_FAIL_AFTER_MS` (`/live`
  * answers 500 after that long); `CONFORMANCE_IGNORE_SIGTERM=1`; `CONFORMANCE_READ_FILE` (tries to
  * read it at start and logs the outcome); `CONFORMANCE_LOG_BYTES` (writes that much output at
- * start). `GET /crash` exits with code 3. Every request is logged as `request <path>`.
+ * start). `GET /crash` exits with code 3. Every request is logged as `request <path>`. `GET /`
+ * answers its boot id, version, pid, uid and its own arguments (`argv`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,7 +83,7 @@ if (mode === 'oneshot') {
       return;
     }
     response.setHeader('content-type', 'application/json');
-    response.end(JSON.stringify({ boot, version: env.CONFORMANCE_VERSION ?? '', pid: process.pid, uid: process.getuid?.() }));
+    response.end(JSON.stringify({ boot, version: env.CONFORMANCE_VERSION ?? '', pid: process.pid, uid: process.getuid?.(), argv: process.argv.slice(2) }));
   });
   server.listen(port, () => console.log('listening ' + port));
 }

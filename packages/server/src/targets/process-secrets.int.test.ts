@@ -1,7 +1,7 @@
 /**
  * The server's side of ADR 0015: a process workload whose supervisor died while the server was
- * down is started again at the next server start with its secret values, read from the sealed
- * deployment, and no file of the runtime holds them.
+ * down is started again at the next server start with its secret values (variables and
+ * arguments), read from the sealed deployment, and no file of the runtime holds them.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -16,9 +16,12 @@ import { LogCapture } from '../testing/test-server.js';
 
 const APP = `psec-${randomBytes(3).toString('hex')}`;
 const SECRET = `canary-${randomBytes(12).toString('hex')}`;
+/** A secret handed to the workload in its command line rather than its environment. */
+const SECRET_ARG = `canary-arg-${randomBytes(12).toString('hex')}`;
+const SERVED = `${SECRET} ${SECRET_ARG}`;
 
 const SERVER_JS = `import { createServer } from 'node:http';
-createServer((req, res) => res.end(process.env.TOKEN ?? 'no token')).listen(Number(process.env.PORT), '127.0.0.1');
+createServer((req, res) => res.end((process.env.TOKEN ?? 'no token') + ' ' + (process.argv[2] ?? 'no argument'))).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
 const SCORE = `apiVersion: score.dev/v1b1
@@ -32,6 +35,7 @@ containers:
   main:
     image: .
     command: ["node", "server.mjs"]
+    args: ["\${resources.env.ARG_TOKEN}"]
     variables:
       TOKEN: \${resources.env.TOKEN}
 resources:
@@ -66,7 +70,11 @@ describe('process target secrets across a server restart', () => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
-        else if (entry.isFile() && !entry.name.startsWith('paved.db') && readFileSync(path).includes(SECRET))
+        else if (
+          entry.isFile() &&
+          !entry.name.startsWith('paved.db') &&
+          [SECRET, SECRET_ARG].some((secret) => readFileSync(path).includes(secret))
+        )
           hits.push(path);
       }
     };
@@ -110,12 +118,15 @@ describe('process target secrets across a server restart', () => {
       (await api.call('POST', `/api/v1/apps/${APP}/envs`, { name: 'dev', type: 'development' })).status,
     ).toBe(201);
     const set = await api.call('PATCH', `/api/v1/apps/${APP}/values`, {
-      set: [{ key: 'TOKEN', value: SECRET, secret: true }],
+      set: [
+        { key: 'TOKEN', value: SECRET, secret: true },
+        { key: 'ARG_TOKEN', value: SECRET_ARG, secret: true },
+      ],
     });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
     const deployed = await api.deploy(APP, 'dev', SCORE, { main: context.hash });
     expect(deployed.status, JSON.stringify(deployed)).toBe('succeeded');
-    expect(await answer()).toBe(SECRET);
+    expect(await answer()).toBe(SERVED);
     expect(filesHoldingSecret()).toEqual([]);
 
     // The server stops; its workload's supervisor and container die meanwhile (a crash, an OOM).
@@ -141,10 +152,10 @@ describe('process target secrets across a server restart', () => {
     api = await TestApi.of(server, options.dataDir);
     const served = await eventually(
       'the workload to answer again',
-      async () => ((await answer()) === SECRET ? SECRET : undefined),
+      async () => ((await answer()) === SERVED ? SERVED : undefined),
       20_000,
     );
-    expect(served).toBe(SECRET);
+    expect(served).toBe(SERVED);
     const respawned = readJson<{ supervisor: { pid: number }; failure?: string }>(
       join(instanceDir, 'instance.json'),
     );
@@ -152,5 +163,6 @@ describe('process target secrets across a server restart', () => {
     expect(respawned.failure).toBeUndefined();
     expect(filesHoldingSecret()).toEqual([]);
     expect(log.text).not.toContain(SECRET);
+    expect(log.text).not.toContain(SECRET_ARG);
   }, 120_000);
 });

@@ -1,17 +1,23 @@
 /**
- * Where the process target gets a workload's secret variable values when it must start its
- * supervisor again (it died; found at the server's start): the process target keeps them in
- * memory only, and the one lasting copy is the deployment's sealed runtime spec (ADR 0015).
+ * Where the process target gets a workload's secret values (variables and arguments) when it must
+ * start its supervisor again (it died; found at the server's start): the process target keeps them
+ * in memory only, and the one lasting copy is the deployment's sealed runtime spec (ADR 0015).
  */
 import { PavedError } from '@paved/core';
-import type { ProcessSecretsRef, ProcessSecretValues } from '@paved/runtimes';
+import {
+  secretArgvPositions,
+  type ProcessContainerSecrets,
+  type ProcessSecretsRef,
+  type ProcessSecretValues,
+} from '@paved/runtimes';
 import type { Store } from '@paved/store';
 import { decodeRendered } from '../deployments/rendered-specs.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 
 /**
  * The process runtime's `secretsOf`: opens the sealed runtime spec of the deployment that started
- * the instance and answers the secret variables of the workload whose spec hash matches.
+ * the instance and answers the secret variables and arguments of the workload whose spec hash
+ * matches.
  * `box` is asked at each call: the server opens its master key after it builds the runtime.
  */
 export function processSecretsFromDeployments(
@@ -33,14 +39,22 @@ export function processSecretsFromDeployments(
     );
     if (workload === undefined) return undefined;
     return Object.fromEntries(
-      Object.entries(workload.containers).map(([name, container]) => [
-        name,
-        Object.fromEntries(
-          container.secretVariables
-            .filter((key) => Object.hasOwn(container.variables, key))
-            .map((key) => [key, container.variables[key] ?? '']),
-        ),
-      ]),
+      Object.entries(workload.containers).map(([name, container]): [string, ProcessContainerSecrets] => {
+        const argv = [...(container.command ?? []), ...(container.args ?? [])];
+        return [
+          name,
+          {
+            variables: Object.fromEntries(
+              container.secretVariables
+                .filter((key) => Object.hasOwn(container.variables, key))
+                .map((key) => [key, container.variables[key] ?? '']),
+            ),
+            arguments: Object.fromEntries(
+              secretArgvPositions(container).map((position) => [String(position), argv[position] ?? '']),
+            ),
+          },
+        ];
+      }),
     );
   };
 }

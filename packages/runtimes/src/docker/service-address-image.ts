@@ -19,7 +19,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -49,15 +48,27 @@ function forwarderFiles(): { dir: string; files: string[] } {
       `the service-address image needs the compiled forwarder (${join(dir, 'forwarder.js')} is missing); run \`npm run build\` first`,
     );
   }
-  const files = readdirSync(dir).filter(
-    (file) =>
-      file.endsWith('.js') &&
-      (file.startsWith('forwarder') ||
-        file.startsWith('http-relay') ||
-        file === 'process-identity.js' ||
-        file === 'state-file.js'),
-  );
-  return { dir, files: files.sort() };
+  return { dir, files: [...localImports(dir, 'forwarder.js')].sort() };
+}
+
+/**
+ * `entry` and every module of `dir` it imports, directly or not: what the image must hold for the
+ * script to start. Read from the compiled code, so a module the forwarder starts to use is never
+ * left out of the image.
+ */
+function localImports(dir: string, entry: string): Set<string> {
+  const found = new Set<string>();
+  const visit = (file: string): void => {
+    if (found.has(file)) return;
+    found.add(file);
+    const code = readFileSync(join(dir, file), 'utf8');
+    for (const match of code.matchAll(/(?:from|import)\s*\(?\s*['"]\.\/([\w.-]+\.js)['"]/g)) {
+      const imported = match[1];
+      if (imported !== undefined && existsSync(join(dir, imported))) visit(imported);
+    }
+  };
+  visit(entry);
+  return found;
 }
 
 /** The shared libraries the dynamic linker loads for `binary`, as `ldd` resolves them. */

@@ -25,6 +25,11 @@ export class InFlightCounts {
     };
   }
 
+  /** Whether nothing is in flight to `key`. */
+  idle(key: string): boolean {
+    return !this.#open.has(key);
+  }
+
   /** Writes the empty document, so a reader never sees the counts of a previous forwarder. */
   reset(): void {
     this.#open.clear();

@@ -80,8 +80,16 @@ async function startForwarder(): Promise<Forwarder> {
 }
 
 /** An HTTP upstream answering `<name> <method> <url> <body>`; `/slow` answers after 2 s. */
-async function startUpstream(name: string): Promise<{ port: number; server: Server; rudeClose(): void }> {
+async function startUpstream(name: string): Promise<{
+  port: number;
+  server: Server;
+  rudeClose(): void;
+  /** Connections accepted so far, and open now. */
+  accepted(): number;
+  open(): number;
+}> {
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const server = createHttpServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (chunk: Buffer) => parts.push(chunk));
@@ -96,6 +104,7 @@ async function startUpstream(name: string): Promise<{ port: number; server: Serv
     });
   });
   server.on('connection', (socket) => {
+    accepted += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -112,7 +121,13 @@ async function startUpstream(name: string): Promise<{ port: number; server: Serv
     server.close();
   };
   cleanups.push(rudeClose);
-  return { port: (server.address() as { port: number }).port, server, rudeClose };
+  return {
+    port: (server.address() as { port: number }).port,
+    server,
+    rudeClose,
+    accepted: () => accepted,
+    open: () => sockets.size,
+  };
 }
 
 /** Writes `pieces` one by one (a pause between them) and collects all that comes back until close. */
@@ -134,15 +149,17 @@ async function exchange(port: number, pieces: string[], pauseMs = 40, untilMs = 
 function get(
   port: number,
   path: string,
+  method = 'GET',
+  body?: string,
 ): Promise<{ status: number; body: string; response: IncomingMessage }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+    const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body, response }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -345,5 +362,80 @@ describe('the port forwarder', () => {
     expect((await get(forwarder.port, '/')).body).toBe('A GET / ');
     writeFileSync(forwarder.routesFile, `{"instance":"b","targets":{"web":${b.port}}}`);
     expect((await get(forwarder.port, '/')).body).toBe('B GET / ');
+  });
+
+  it('reuses kept-alive upstream connections for idempotent requests, not for others', async () => {
+    const forwarder = await startForwarder();
+    const a = await startUpstream('A');
+    forwarder.route({ web: a.port });
+
+    // Every client request on a connection of its own: the relay's side is what is counted.
+    for (let index = 0; index < 20; index += 1) {
+      const answer = await get(forwarder.port, `/fast/${index}`);
+      expect(answer.body).toBe(`A GET /fast/${index} `);
+    }
+    expect(a.accepted()).toBe(1);
+    // Concurrent requests open what they need beside the kept one.
+    const burst = await Promise.all(Array.from({ length: 5 }, () => get(forwarder.port, '/burst')));
+    expect(burst.map((answer) => answer.body)).toEqual(Array(5).fill('A GET /burst '));
+    const afterBurst = a.accepted();
+    expect(afterBurst).toBeLessThanOrEqual(5);
+    // A request with a body could not be sent twice: it gets a connection of its own, as does a
+    // POST without one.
+    expect((await get(forwarder.port, '/orders', 'PUT', 'x')).body).toBe('A PUT /orders x');
+    expect((await get(forwarder.port, '/orders', 'POST')).body).toBe('A POST /orders ');
+    expect(a.accepted()).toBe(afterBurst + 2);
+  });
+
+  it('sends an idempotent request again on a new connection when the instance closed the reused one', async () => {
+    const forwarder = await startForwarder();
+    // Answers the first request of each connection (kept alive, no timeout announced) and resets
+    // the connection at the next one: a server closing an idle connection as it is being reused.
+    let accepted = 0;
+    let resets = 0;
+    const upstream = createNetServer((socket) => {
+      accepted += 1;
+      let answered = false;
+      socket.on('error', () => undefined);
+      socket.on('data', () => {
+        if (answered) {
+          resets += 1;
+          socket.resetAndDestroy();
+          return;
+        }
+        answered = true;
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => void upstream.close());
+    forwarder.route({ web: (upstream.address() as { port: number }).port });
+
+    for (let index = 0; index < 5; index += 1) {
+      const answer = await get(forwarder.port, '/');
+      expect(answer).toMatchObject({ status: 200, body: 'ok' });
+    }
+    // Requests 2 and 4 found the connection kept from 1 and 3 reset, and went again on a new one
+    // of their own (closed after it); requests 3 and 5 found none kept and opened one.
+    expect(resets).toBe(2);
+    expect(accepted).toBe(5);
+  });
+
+  it("lets the old instance's kept connections go after a switch once nothing is in flight on them", async () => {
+    const forwarder = await startForwarder();
+    const a = await startUpstream('A');
+    const b = await startUpstream('B');
+    forwarder.route({ web: a.port });
+    await get(forwarder.port, '/one');
+    await sleep(50);
+    expect(a.open()).toBe(1);
+
+    forwarder.route({ web: b.port });
+    expect((await get(forwarder.port, '/two')).body).toBe('B GET /two ');
+    const deadline = Date.now() + 2000;
+    while (a.open() > 0 && Date.now() < deadline) await sleep(25);
+    // Well before the 4 s idle timeout: closed because A is no longer routed to.
+    expect(a.open()).toBe(0);
+    expect(b.open()).toBe(1);
   });
 });

@@ -1,9 +1,15 @@
 /**
  * The forwarder's HTTP/1.x relay for one port. Each request goes to the instance active when that
- * request arrives, over a new upstream connection of its own, so a client's kept-alive connection
- * follows a switch at its next request instead of staying pinned to the old instance until the
- * drain times out. Only requests in progress (and upgraded tunnels) count as in flight; an idle
- * kept-alive client connection is tied to no instance.
+ * request arrives, so a client's kept-alive connection follows a switch at its next request
+ * instead of staying pinned to the old instance until the drain times out. Only requests in
+ * progress (and upgraded tunnels) count as in flight; an idle kept-alive client connection is tied
+ * to no instance.
+ *
+ * Upstream connections are kept alive and reused per instance (`upstream-pool.ts`): a new
+ * connection per request cost about a TCP handshake per call. Only idempotent requests without a
+ * body go on reused connections, so that one failing on a reused connection before any answer (the
+ * instance closed it as it was being reused) can be sent once more on a new one, as RFC 9110
+ * (9.2.2) allows; any other request gets a connection of its own.
  *
  * It never listens itself: the forwarder hands it sockets whose first bytes look like HTTP
  * (`forwarder-sniff.ts`) with `emit('connection', socket)`.
@@ -13,6 +19,7 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RelayContext } from './forwarder-relay.js';
 import type { ResolvedTarget } from './forwarder-routes.js';
+import { UpstreamPool } from './upstream-pool.js';
 
 // Headers that describe one hop (client ↔ forwarder or forwarder ↔ instance), not the message.
 const HOP_BY_HOP = new Set([
@@ -26,8 +33,10 @@ const HOP_BY_HOP = new Set([
 ]);
 
 export function createHttpRelay(context: RelayContext, name: string): Server {
+  const pool = new UpstreamPool();
   // requestTimeout 0: long uploads, streams and SSE pass as they would straight to the instance.
-  const server = createServer({ requestTimeout: 0 }, (req, res) => forward(context, name, req, res));
+  const server = createServer({ requestTimeout: 0 }, (req, res) => forward(context, pool, name, req, res));
+  server.on('close', () => pool.close());
   server.on('upgrade', (req: IncomingMessage, client: Duplex, head: Buffer) =>
     tunnel(context, name, req, client as Socket, head),
   );
@@ -40,18 +49,35 @@ interface Refused {
   error: NodeJS.ErrnoException;
 }
 
+/** Methods that may be sent twice (RFC 9110, 9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** How a retried request was sent the first time. */
+interface Retry {
+  /** The target refused the connection: the retry must find another one. */
+  refused?: Refused;
+  /** A reused connection failed before any answer: the retry takes a new one to the same target. */
+  stale?: boolean;
+}
+
 function forward(
   context: RelayContext,
+  pool: UpstreamPool,
   name: string,
   req: IncomingMessage,
   res: ServerResponse,
-  refused?: Refused,
+  retry: Retry = {},
 ): void {
+  const { refused } = retry;
   const target = context.routes.target(name);
   if (target === undefined || target.key === refused?.target.key) {
     badGateway(res, unreachable(name, refused));
     return;
   }
+  // Connections kept for instances no longer routed to are let go once nothing runs on them.
+  pool.keepOnly(target.key, (key) => context.counts.idle(key));
+  const bodiless = hasNoBody(req);
+  const repeatable = bodiless && IDEMPOTENT.has(req.method ?? '');
   const headers = endToEnd(req.rawHeaders);
   // The body's framing is ours to choose on the new hop; for a body of unknown length that is
   // chunked, which Node would not pick by itself for a GET or DELETE.
@@ -61,10 +87,10 @@ function forward(
     port: target.port,
     method: req.method,
     path: req.url,
-    // An array of raw headers keeps their case and order; with no agent the upstream connection
-    // carries this one request (`Connection: close`), so it is never reused after a switch.
+    // An array of raw headers keeps their case and order.
     headers,
-    agent: false,
+    // Kept-alive connections only for what can be sent again (see the top of this file).
+    agent: repeatable && retry.stale !== true ? pool.agent(target.key) : false,
     setHost: false,
   });
   const release = context.counts.hold(target.key);
@@ -77,16 +103,24 @@ function forward(
   };
   res.once('close', onClose);
   let connected = false;
+  let reused = false;
+  let answered = false;
+  const send = (): void => {
+    connected = true;
+    // Only now: a body already handed to a request that then failed to connect would be lost
+    // to the retry. A request without one is complete as it is.
+    if (bodiless) upstream.end();
+    else req.pipe(upstream);
+  };
   upstream.once('socket', (socket) => {
     context.track(socket);
-    socket.once('connect', () => {
-      connected = true;
-      // Only now: a body already handed to a request that then failed to connect would be lost
-      // to the retry.
-      req.pipe(upstream);
-    });
+    if (upstream.reusedSocket) {
+      reused = true;
+      send();
+    } else socket.once('connect', send);
   });
   upstream.on('response', (response) => {
+    answered = true;
     res.sendDate = false;
     res.writeHead(response.statusCode ?? 502, response.statusMessage, endToEnd(response.rawHeaders));
     response.pipe(res);
@@ -99,13 +133,15 @@ function forward(
   });
   upstream.on('error', (error: NodeJS.ErrnoException) => {
     if (closed) return;
-    if (!connected) {
-      // The instance went away between reading the routes and connecting (a switch in progress):
-      // try once more with the routes as they are now. Nothing has been sent yet.
+    if (!connected || (reused && !answered)) {
+      // Not connected: the instance went away between reading the routes and connecting (a switch
+      // in progress); try once more with the routes as they are now. Nothing has been sent yet.
+      // Reused and unanswered: the instance closed an idle connection as it was being reused; the
+      // request is idempotent and has no body, so sending it again on a new connection is safe.
       res.off('close', onClose);
       release();
       upstream.destroy();
-      forward(context, name, req, res, { target, error });
+      forward(context, pool, name, req, res, connected ? { stale: true } : { refused: { target, error } });
       return;
     }
     if (!res.headersSent) badGateway(res, unreachable(name, { target, error }));
@@ -167,6 +203,13 @@ function tunnel(
     if (connected) close();
   });
   client.on('error', close).on('close', close);
+}
+
+/** Whether the request carries no body at all, so that it can be sent a second time. */
+function hasNoBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const length = req.headers['content-length'];
+  return length === undefined || Number(length) === 0;
 }
 
 /** `raw` (name, value, name, value…) without hop-by-hop headers, except those in `keep`. */

@@ -206,30 +206,38 @@ export class DeploymentEngine {
 
   /**
    * Queues a deployment of exactly `workloads` (the environment's whole set afterwards), pinning
-   * the values versions: those given (a rollback's restored ones), else the latest now, so the
-   * run renders with what was in force at submit however long it waits. Submit, rollback and
-   * promotion all end here.
+   * the values versions: those `pinValues` writes (a rollback restores its own), else the latest
+   * now, so the run renders with what was in force at submit however long it waits. The values
+   * `pinValues` writes and the deployment are stored in one transaction: neither is there without
+   * the other. Submit, rollback and promotion all end here.
    */
   async queue(
     environment: Environment,
     workloads: DeploymentWorkload[],
     actor: string,
-    options: { message?: string; valuesVersions?: { app: number; env: number } } = {},
+    options: {
+      message?: string;
+      pinValues?: (tx: Store) => Promise<{ app: number; env: number }>;
+    } = {},
   ): Promise<Deployment> {
-    const { store } = this.#options;
-    const valuesVersions = options.valuesVersions ?? {
-      app: await store.values.currentVersion({ app: environment.app }),
-      env: await store.values.currentVersion({ app: environment.app, env: environment.name }),
-    };
-    const deployment = await store.deployments.create({
-      app: environment.app,
-      env: environment.name,
-      setId: setIdOf(workloads),
-      actor,
-      workloads,
-      valuesVersions,
-      ...(options.message === undefined ? {} : { message: options.message }),
-      steps: DEPLOYMENT_STEPS.map((name): DeploymentStep => ({ name, status: 'pending' })),
+    const deployment = await this.#options.store.transaction(async (tx) => {
+      const valuesVersions =
+        options.pinValues === undefined
+          ? {
+              app: await tx.values.currentVersion({ app: environment.app }),
+              env: await tx.values.currentVersion({ app: environment.app, env: environment.name }),
+            }
+          : await options.pinValues(tx);
+      return tx.deployments.create({
+        app: environment.app,
+        env: environment.name,
+        setId: setIdOf(workloads),
+        actor,
+        workloads,
+        valuesVersions,
+        ...(options.message === undefined ? {} : { message: options.message }),
+        steps: DEPLOYMENT_STEPS.map((name): DeploymentStep => ({ name, status: 'pending' })),
+      });
     });
     await this.appendEvent(deployment, {
       level: 'info',

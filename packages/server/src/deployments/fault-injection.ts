@@ -22,6 +22,8 @@ export const FAULT_STAGES = [
   'before-record',
   /** Inside the record step's transaction: the routes are written, the deployment not yet current. */
   'mid-record',
+  /** Inside a rollback's transaction: the values are restored, its deployment not queued yet. */
+  'mid-rollback',
 ] as const;
 
 export type FaultStage = (typeof FAULT_STAGES)[number];

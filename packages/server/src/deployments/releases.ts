@@ -6,6 +6,7 @@
 import { PavedError } from '@paved/core';
 import type { Deployment, DeploymentWorkload, Environment, Store } from '@paved/store';
 import type { DeploymentEngine } from './deployment-engine.js';
+import { faultPoint } from './fault-injection.js';
 import type { DeploymentPlanAnswer } from './run-deployment.js';
 
 /**
@@ -44,20 +45,26 @@ export async function rollback(
   // Refuse before changing any value when the target cannot run here.
   await engine.runtimeOf(environment);
   const workloads = await setWorkloads(store, target);
-  let valuesVersions: { app: number; env: number } | undefined;
-  if (target.valuesVersions !== undefined) {
-    const pinned = target.valuesVersions;
-    const note = `restored by ${actor}'s rollback of ${app}/${env} to deployment ${number}`;
-    valuesVersions = await store.transaction(async (tx) => ({
-      app: await tx.values.restore({ app }, pinned.app, actor, note),
-      env: await tx.values.restore({ app, env }, pinned.env, actor, note),
-    }));
-  }
+  const pinned = target.valuesVersions;
+  const note = `restored by ${actor}'s rollback of ${app}/${env} to deployment ${number}`;
+  // The restored values and the deployment that pins them are written in one transaction: a
+  // server stopped between the two leaves neither, never values no deployment runs with.
   const deployment = await engine.queue(environment, workloads, actor, {
     message: message ?? `rollback to deployment ${number}`,
-    ...(valuesVersions === undefined ? {} : { valuesVersions }),
+    ...(pinned === undefined
+      ? {}
+      : {
+          pinValues: async (tx: Store) => {
+            const restored = {
+              app: await tx.values.restore({ app }, pinned.app, actor, note),
+              env: await tx.values.restore({ app, env }, pinned.env, actor, note),
+            };
+            faultPoint('mid-rollback');
+            return restored;
+          },
+        }),
   });
-  if (valuesVersions === undefined) {
+  if (pinned === undefined) {
     await engine.appendEvent(deployment, {
       level: 'warn',
       type: 'rollback.values-kept',

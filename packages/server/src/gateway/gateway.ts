@@ -24,6 +24,12 @@ const REFRESH_MS = 3000;
  */
 const MISS_REFRESH_MS = 250;
 
+/**
+ * How long an idle upstream connection is kept: below the 5 s after which Node servers (the
+ * forwarders among them) close idle connections, so the gateway is usually the one to close them.
+ */
+const UPSTREAM_IDLE_MS = 4000;
+
 /** Hop-by-hop headers are for one connection only and are not forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -55,13 +61,19 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #refreshMs: number;
   /**
-   * One upstream connection per request, never kept alive: a workload's stable port is a
-   * forwarder that chooses the instance when a connection opens, so only a fresh connection is
-   * sure to reach the instance that is current now. A kept-alive one would still send new
-   * requests to an old instance after a switch, and fail when it stops. Clients' own connections
-   * to the gateway stay keep-alive.
+   * Upstream connections kept alive for idempotent requests without a body. A workload's stable
+   * port is its forwarder, which outlives deployments and sends each HTTP request to the instance
+   * current when the request arrives (ADR 0016), so a kept connection follows a switch. A reused
+   * connection the forwarder closed meanwhile (it was restarted) is noticed before any answer, and
+   * such a request is sent once more on a new connection; any other request gets a connection of
+   * its own, as it cannot be sent twice. Clients' own connections to the gateway stay keep-alive.
    */
-  readonly #agent = new Agent({ keepAlive: false, maxSockets: 256 });
+  readonly #agent = new Agent({
+    keepAlive: true,
+    maxSockets: 256,
+    timeout: UPSTREAM_IDLE_MS,
+    scheduling: 'lifo',
+  });
   #table = new RouteTable([]);
   #server: Server | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -140,7 +152,13 @@ export class Gateway {
     this.#serve(request, response, hostHeader, path);
   }
 
-  #serve(request: IncomingMessage, response: ServerResponse, hostHeader: string, path: string): void {
+  #serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    hostHeader: string,
+    path: string,
+    stale = false,
+  ): void {
     const route = this.#table.match(hostHeader, path);
     if (route === undefined) {
       page(
@@ -162,6 +180,8 @@ export class Gateway {
     headers['x-forwarded-host'] = hostHeader;
     headers['x-forwarded-proto'] = 'http';
 
+    const repeatable = isRepeatable(request);
+    let answered = false;
     const upstream = httpRequest(
       {
         host: upstreamHost,
@@ -169,9 +189,11 @@ export class Gateway {
         method: request.method,
         path: request.url,
         headers,
-        agent: this.#agent,
+        // Only what may be sent twice reuses a connection; a retry never does.
+        agent: repeatable && !stale ? this.#agent : false,
       },
       (answer) => {
+        answered = true;
         const answerHeaders: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(answer.headers)) {
           if (value !== undefined && !HOP_BY_HOP.has(name)) answerHeaders[name] = value;
@@ -182,6 +204,13 @@ export class Gateway {
       },
     );
     upstream.on('error', (error: NodeJS.ErrnoException) => {
+      if (upstream.reusedSocket && !answered && !response.destroyed) {
+        // The kept connection was closed as it was reused; the request has no body and is
+        // idempotent: send it again on a new connection.
+        response.off('close', stopUpstream);
+        this.#serve(request, response, hostHeader, path, true);
+        return;
+      }
       this.#logger.debug({ upstream: route.upstream, code: error.code }, 'gateway: upstream failed');
       if (response.headersSent) {
         response.destroy();
@@ -195,11 +224,25 @@ export class Gateway {
       );
     });
     // A client that goes away stops the upstream request too.
-    response.on('close', () => {
+    const stopUpstream = (): void => {
       if (!response.writableFinished) upstream.destroy();
-    });
-    request.pipe(upstream);
+    };
+    response.on('close', stopUpstream);
+    // A request without a body is complete as it is, and may be sent again after it ended.
+    if (repeatable) upstream.end();
+    else request.pipe(upstream);
   }
+}
+
+/** Methods that may be sent twice (RFC 9110, 9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** An idempotent request without a body: safe to send again on a new connection. */
+function isRepeatable(request: IncomingMessage): boolean {
+  if (!IDEMPOTENT.has(request.method ?? '')) return false;
+  if (request.headers['transfer-encoding'] !== undefined) return false;
+  const length = request.headers['content-length'];
+  return length === undefined || Number(length) === 0;
 }
 
 function splitUpstream(upstream: string): [string, number] {

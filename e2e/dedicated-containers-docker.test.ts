@@ -7,6 +7,7 @@
 // plan-time error naming the type and what to apply; deleting the environment with --delete-data
 // leaves nothing on the engine.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -297,14 +298,26 @@ describe('dedicated containers for postgres and redis on the docker target', () 
     expect(before.containers).toBeGreaterThanOrEqual(3);
     expect(before.volumes).toBe(2);
     const redis = await serverContainer('redis', 6379);
-    await ok('resources', 'delete', APP, 'dev', 'redis.default#writer.cache', '--force');
+    const deleted = await ok('resources', 'delete', APP, 'dev', 'redis.default#writer.cache', '--force');
+    // Its data went into a snapshot in the server's dump directory first, which the command names.
+    const dumps = join(root, 'data', 'dumps', APP, 'dev');
+    const snapshot = new RegExp(
+      `wrote a snapshot of Redis data volume "${redis.name}-data" \\(/data, \\d+ bytes, tar\\) to (${dumps}/\\S+\\.tar)`,
+    );
+    expect(deleted.stdout).toMatch(snapshot);
+    expect(existsSync(snapshot.exec(deleted.stdout)?.[1] ?? '')).toBe(true);
     const filters = labelled([`dev.paved.app=${APP}`, 'dev.paved.resource=redis.default#writer.cache']);
     expect(await engine(`/containers/json?all=true&filters=${filters}`)).toEqual([]);
     // Podman 4 matches volume lists on one label only: look the volume up by name.
     await expect(engine(`/volumes/${redis.name}-data`)).rejects.toThrow(/no such volume/i);
     expect((await ownedByApp()).volumes).toBe(1);
     expect(redis.name).toMatch(/^paved-dedicated-[0-9a-f]{6}-dev-writer-cache-[0-9a-f]{10}$/);
-    await ok('envs', 'delete', APP, 'dev', '--delete-data');
+    const envDeleted = await ok('envs', 'delete', APP, 'dev', '--delete-data');
+    // The PostgreSQL server's volume too, though envs delete removed its container first.
+    expect(envDeleted.stdout).toMatch(
+      /wrote a snapshot of PostgreSQL data volume "[^"]+" \(\/var\/lib\/postgresql\/data, \d+ bytes, tar\)/,
+    );
+    expect(readdirSync(dumps).filter((file) => file.endsWith('.tar'))).toHaveLength(2);
     expect(await ownedByApp()).toEqual({ containers: 0, volumes: 0 });
   });
 });

@@ -80,6 +80,20 @@ export interface ResourceContainers {
   /** The container's last log lines (stdout and stderr), for errors when it never becomes ready. */
   logTail(env: EnvironmentRef, name: string, lines: number): Promise<string[]>;
   /**
+   * Writes a tar archive of the data volume's files to `file` (created, mode 0600), before a
+   * deprovisioning removes them: the resource's container is stopped first, so the server's files
+   * are at rest; without the container, a container that is never started (from `image`) mounts
+   * the volume for the copy. Answers the archive's size, or undefined when there is no such volume
+   * (nothing to keep). A failure leaves no file, and the container and volume as they were.
+   */
+  snapshot(
+    env: EnvironmentRef,
+    names: { container: string; volume: string },
+    source: { path: string; image: string },
+    file: string,
+    signal: AbortSignal,
+  ): Promise<{ bytes: number } | undefined>;
+  /**
    * Removes the container, then its data volume. What is already gone is fine; objects of those
    * names the target did not make for this environment are left alone.
    */

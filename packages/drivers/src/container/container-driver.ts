@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import { abortableDelay } from '../support/abortable-delay.js';
 import { parseDriverInputs } from '../support/parse-driver-inputs.js';
+import { defaultDumpDir, dumpFile } from '../support/server-operations.js';
 import { generatePassword, knownPassword, parseDriverState, redact } from '../support/shared-credentials.js';
 import { checkContainerNames, containerNames, type ContainerNames } from './container-names.js';
 import {
@@ -247,7 +248,26 @@ async function deprovision(request: DeprovisionRequest, signal: AbortSignal): Pr
   signal.throwIfAborted();
   const server = serverFor(request);
   const containers = containersOf('deprovision', request);
-  const names = namesFor(request, stateOf(request.resource.uid, request.state));
+  const state = stateOf(request.resource.uid, request.state);
+  const names = namesFor(request, state);
+  const env = { app: request.context.app, env: request.context.env };
+  // The volume is the data: a copy of it first, as the other drivers dump theirs. A failure here
+  // fails the deprovisioning with container and volume kept.
+  const file = await dumpFile(request.dumpDir ?? defaultDumpDir(), names.volume, 'tar');
+  const image =
+    state?.image ?? parseDriverInputs(CONTAINER_DRIVER_ID, inputs, request.inputs).image ?? server.image;
+  const taken = await containers.snapshot(
+    env,
+    { container: names.container, volume: names.volume },
+    { path: server.dataPath, image },
+    file,
+    signal,
+  );
+  if (taken !== undefined) {
+    request.log?.(
+      `wrote a snapshot of ${server.label} data volume "${names.volume}" (${server.dataPath}, ${taken.bytes} bytes, tar) to ${file}`,
+    );
+  }
   await containers.remove(
     { app: request.context.app, env: request.context.env },
     { container: names.container, volume: names.volume },
@@ -264,7 +284,8 @@ async function deprovision(request: DeprovisionRequest, signal: AbortSignal): Pr
  * `mariadb:10.11`, `redis:7`, `rabbitmq:3`; input `image` to change it), with a named volume for
  * its data and credentials generated once and kept across deploys. Ready only once it accepts a
  * login with them. Workloads connect to the container's alias at the server's standard port.
- * Deprovisioning (never a deploy: the resource is stateful) removes the container, then the volume.
+ * Deprovisioning (never a deploy: the resource is stateful) writes a tar snapshot of the data volume
+ * to the dump directory, then removes the container and the volume.
  *
  * @example
  * // what the docker targets' default definition for postgres amounts to

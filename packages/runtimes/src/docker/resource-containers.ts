@@ -10,7 +10,10 @@
  * an object of the same name without those labels is never touched. Workload adoption ignores
  * these containers, which have no instance labels.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import {
   DNS_LABEL,
@@ -119,6 +122,78 @@ export class DockerResourceContainers implements ResourceContainers {
       ...(info.State.Running ? {} : { exitCode: info.State.ExitCode }),
       restarts: info.RestartCount,
     };
+  }
+
+  async snapshot(
+    env: EnvironmentRef,
+    names: { container: string; volume: string },
+    source: { path: string; image: string },
+    file: string,
+    signal: AbortSignal,
+  ): Promise<{ bytes: number } | undefined> {
+    checkNames(env, names.container);
+    signal.throwIfAborted();
+    const where = `docker target "${this.#engine.target}": snapshot of volume "${names.volume}" of ${env.app}/${env.env}`;
+    let volume: Docker.VolumeInspectInfo;
+    try {
+      volume = await this.#engine.docker.getVolume(names.volume).inspect();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.#engine.error(`${where}: looking up the volume`, error);
+    }
+    if (!isOwned(volume.Labels, this.#engine.target, env)) return undefined;
+    const info = await this.#owned(env, names.container, where);
+    let from: string;
+    let temporary: string | undefined;
+    if (info !== undefined) {
+      // At rest: a server writing while its files are copied would give a torn copy. Stopped even
+      // when it looks stopped: between two crashes the restart policy starts it again, and a stop
+      // ends that too.
+      try {
+        await this.#engine.docker.getContainer(info.Id).stop({ t: this.#engine.graceSeconds });
+      } catch (error) {
+        if (engineStatus(error) !== 304) {
+          throw this.#engine.error(`${where}: stopping container "${names.container}"`, error);
+        }
+      }
+      from = info.Id;
+    } else {
+      const image = await this.#images.resolve(
+        env,
+        names.container,
+        'server',
+        { image: source.image, variables: {}, secretVariables: [], files: [], volumes: [], before: {} },
+        () => undefined,
+        signal,
+      );
+      const created = await this.#engine.call(`${where}: creating a container to read the volume`, () =>
+        this.#engine.docker.createContainer({
+          name: `${names.container}-snapshot-${randomBytes(3).toString('hex')}`,
+          Image: image.image,
+          Labels: environmentLabels(this.#engine.target, env),
+          HostConfig: {
+            NetworkMode: 'none',
+            Mounts: [{ Type: 'volume', Source: names.volume, Target: source.path, ReadOnly: true }],
+          },
+        }),
+      );
+      from = created.id;
+      temporary = created.id;
+    }
+    try {
+      signal.throwIfAborted();
+      const archive = await this.#engine.call(`${where}: reading ${source.path}`, () =>
+        this.#engine.docker.getContainer(from).getArchive({ path: source.path }),
+      );
+      await pipeline(archive, createWriteStream(file, { flags: 'wx', mode: 0o600 }), { signal });
+      return { bytes: (await stat(file)).size };
+    } catch (error) {
+      await rm(file, { force: true });
+      if (error instanceof PavedError) throw error;
+      throw this.#engine.error(`${where}: writing ${file}`, error);
+    } finally {
+      if (temporary !== undefined) await this.#engine.removeContainer(temporary);
+    }
   }
 
   async logTail(env: EnvironmentRef, name: string, lines: number): Promise<string[]> {

@@ -4,7 +4,11 @@
  * scripts/setup-container-engine.sh builds from the host's own servers. Here in the server package
  * because the test needs both the driver and the docker target.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { PavedError, ProvisionRequest, ResourceRef } from '@paved/core';
 import { createContainerDriver } from '@paved/drivers';
 import { conformanceContext, describeResourceDriver } from '@paved/drivers/testing/describe-resource-driver';
@@ -34,7 +38,28 @@ const context = conformanceContext({
   network: {},
 });
 
+/** Where deprovisioning writes its snapshots in these tests. */
+const dumps = mkdtempSync(join(tmpdir(), 'paved-dedicated-dumps-'));
+
+/** The snapshot file a deprovisioning's log line names; it exists. */
+function snapshotNamed(said: string[]): string {
+  const line = said.find((message) => message.startsWith('wrote a snapshot of'));
+  expect(line, said.join('\n')).toBeDefined();
+  const file = / to (\S+\.tar)$/.exec(line ?? '')?.[1] ?? '';
+  expect(file.startsWith(dumps)).toBe(true);
+  expect(existsSync(file)).toBe(true);
+  return file;
+}
+
+/** The member names of a tar archive, as the system's tar lists them. */
+function tarList(file: string): string[] {
+  return execFileSync('tar', ['tf', file], { encoding: 'utf8' })
+    .split('\n')
+    .filter((name) => name !== '');
+}
+
 afterAll(async () => {
+  rmSync(dumps, { recursive: true, force: true });
   await runtime.destroy({ app, env }, { deleteData: true });
   await runtime.close();
   // Nothing the tests made is left on the engine.
@@ -185,17 +210,26 @@ describe('container driver on a docker target', () => {
     expect((await client.query('select text from notes')).rows).toEqual([{ text: 'kept' }]);
     await client.end();
 
+    const said: string[] = [];
     await driver.deprovision(
       {
         resource: resource('postgres', 'orders.db'),
         context,
         inputs: { values: {}, secrets: {} },
         state: recreated.state,
+        dumpDir: dumps,
+        log: (message) => said.push(message),
       },
       live(),
     );
     expect(await exists('container', state.container)).toBe(false);
     expect(await exists('volume', state.volume)).toBe(false);
+    // The data went into a snapshot first, which the log names: the server's files at rest.
+    const snapshot = snapshotNamed(said);
+    expect(statSync(snapshot).mode & 0o777).toBe(0o600);
+    const files = tarList(snapshot);
+    expect(files).toEqual(expect.arrayContaining([expect.stringMatching(/(^|\/)PG_VERSION$/)]));
+    expect(files.some((file) => /(^|\/)base\/\d+\//.test(file))).toBe(true);
   });
 
   it('finds the password again when a provisioning was lost before it was recorded', async () => {
@@ -399,15 +433,30 @@ describe('container driver on a docker target', () => {
     const [rows] = await connection.query('select v from t');
     expect(rows).toEqual([{ v: 7 }]);
     await connection.end();
+    // Without its container (removed from outside), the snapshot reads the volume through a
+    // container that is never started, and removes that one too.
+    await docker.getContainer(state.container).remove({ force: true });
+    const said: string[] = [];
     await driver.deprovision(
       {
         resource: resource('mysql', 'orders.sql'),
         context,
         inputs: { values: {}, secrets: {} },
         state: result.state,
+        dumpDir: dumps,
+        log: (message) => said.push(message),
       },
       live(),
     );
     expect(await exists('volume', state.volume)).toBe(false);
+    const files = tarList(snapshotNamed(said));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/(^|\/)ibdata1$/),
+        expect.stringMatching(/(^|\/)orders_sql\/t\.frm$/),
+      ]),
+    );
+    const left = await docker.listContainers({ all: true, filters: { label: [`dev.paved.app=${app}`] } });
+    expect(left.filter((info) => info.Names.some((name) => name.includes('-snapshot-')))).toEqual([]);
   });
 });

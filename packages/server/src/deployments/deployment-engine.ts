@@ -359,8 +359,11 @@ export class DeploymentEngine {
         ...(actor === undefined ? {} : { actor }),
         details: { deleteData },
       });
+    const envRef = { app: environment.app, env: environment.name };
     try {
-      await runtime.destroy({ app: environment.app, env: environment.name }, { deleteData });
+      // Data stays for now: the drivers deprovision the stateful resources below, after their
+      // dump or snapshot (a dedicated container's volume is copied before it goes).
+      await runtime.destroy(envRef, { deleteData: false });
     } catch (error) {
       await audit('failed');
       throw error;
@@ -379,6 +382,15 @@ export class DeploymentEngine {
         log: (message) => teardown.messages.push(`${resource.uid}: ${message}`),
       });
       teardown.deprovisioned.push(resource.uid);
+    }
+    if (deleteData) {
+      // What holds data without a resource record of its own (workload volumes on the target).
+      try {
+        await runtime.destroy(envRef, { deleteData: true });
+      } catch (error) {
+        await audit('failed');
+        throw error;
+      }
     }
     await audit('succeeded');
     return teardown;

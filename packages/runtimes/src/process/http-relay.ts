@@ -19,6 +19,7 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RelayContext } from './forwarder-relay.js';
 import type { ResolvedTarget } from './forwarder-routes.js';
+import { hasNoBody, isRepeatable } from './repeatable-request.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 // Headers that describe one hop (client ↔ forwarder or forwarder ↔ instance), not the message.
@@ -49,9 +50,6 @@ interface Refused {
   error: NodeJS.ErrnoException;
 }
 
-/** Methods that may be sent twice (RFC 9110, 9.2.2). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
 /** How a retried request was sent the first time. */
 interface Retry {
   /** The target refused the connection: the retry must find another one. */
@@ -77,7 +75,7 @@ function forward(
   // Connections kept for instances no longer routed to are let go once nothing runs on them.
   pool.keepOnly(target.key, (key) => context.counts.idle(key));
   const bodiless = hasNoBody(req);
-  const repeatable = bodiless && IDEMPOTENT.has(req.method ?? '');
+  const repeatable = isRepeatable(req);
   const headers = endToEnd(req.rawHeaders);
   // The body's framing is ours to choose on the new hop; for a body of unknown length that is
   // chunked, which Node would not pick by itself for a GET or DELETE.
@@ -203,13 +201,6 @@ function tunnel(
     if (connected) close();
   });
   client.on('error', close).on('close', close);
-}
-
-/** Whether the request carries no body at all, so that it can be sent a second time. */
-function hasNoBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return false;
-  const length = req.headers['content-length'];
-  return length === undefined || Number(length) === 0;
 }
 
 /** `raw` (name, value, name, value…) without hop-by-hop headers, except those in `keep`. */

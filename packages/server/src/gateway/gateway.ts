@@ -8,6 +8,8 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PavedError } from '@paved/core';
+// The module alone, not the package's index: the gateway process needs no container engine client.
+import { isRepeatable } from '@paved/runtimes/process/repeatable-request';
 import type { Store } from '@paved/store';
 import type { Logger } from 'pino';
 import { RouteTable } from './route-table.js';
@@ -232,17 +234,6 @@ export class Gateway {
     if (repeatable) upstream.end();
     else request.pipe(upstream);
   }
-}
-
-/** Methods that may be sent twice (RFC 9110, 9.2.2). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-/** An idempotent request without a body: safe to send again on a new connection. */
-function isRepeatable(request: IncomingMessage): boolean {
-  if (!IDEMPOTENT.has(request.method ?? '')) return false;
-  if (request.headers['transfer-encoding'] !== undefined) return false;
-  const length = request.headers['content-length'];
-  return length === undefined || Number(length) === 0;
 }
 
 function splitUpstream(upstream: string): [string, number] {

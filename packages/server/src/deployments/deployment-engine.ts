@@ -598,6 +598,8 @@ export class DeploymentEngine {
       setId: current.setId,
       actor,
       workloads: current.workloads,
+      // The same values as the deployment it redeploys: a rotation ships no pending value change.
+      ...(current.valuesVersions === undefined ? {} : { valuesVersions: current.valuesVersions }),
       message: `rotate credentials of ${uid}`,
       steps: DEPLOYMENT_STEPS.map((name): DeploymentStep => ({ name, status: 'pending' })),
     });

@@ -22,7 +22,7 @@ const SERVER_JS = `
 import { createServer } from 'node:http';
 createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify({ user: process.env.DB_USER, password: process.env.DB_PASSWORD, database: process.env.DB_NAME }));
+  res.end(JSON.stringify({ user: process.env.DB_USER, password: process.env.DB_PASSWORD, database: process.env.DB_NAME, greeting: process.env.GREETING }));
 }).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
@@ -41,7 +41,10 @@ containers:
       DB_USER: \${resources.db.username}
       DB_PASSWORD: \${resources.db.password}
       DB_NAME: \${resources.db.name}
+      GREETING: \${resources.env.GREETING}
 resources:
+  env:
+    type: environment
   db:
     type: postgres
   cache:
@@ -120,7 +123,9 @@ describe('resources rotate-credentials', () => {
   }
 
   /** What the workload serves through the gateway: the credentials it was started with. */
-  async function served(host: string): Promise<{ user: string; password: string; database: string }> {
+  async function served(
+    host: string,
+  ): Promise<{ user: string; password: string; database: string; greeting?: string }> {
     const url = new URL(server.gatewayUrl);
     const text = await new Promise<string>((resolve, reject) => {
       httpRequest(
@@ -135,7 +140,7 @@ describe('resources rotate-credentials', () => {
         .on('error', reject)
         .end();
     });
-    return JSON.parse(text) as { user: string; password: string; database: string };
+    return JSON.parse(text) as { user: string; password: string; database: string; greeting?: string };
   }
 
   beforeAll(async () => {
@@ -203,7 +208,12 @@ describe('resources rotate-credentials', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('rotates: new login, a redeploy serving it, the old login revoked', async () => {
+  it('rotates: new login, a redeploy serving it with the values of the deployment it redeploys, the old login revoked', async () => {
+    const greeting = async (value: string): Promise<void> => {
+      const set = await call('PATCH', `/api/v1/apps/${app}/values`, { set: [{ key: 'GREETING', value }] });
+      expect(set.status, JSON.stringify(set.body)).toBe(200);
+    };
+    await greeting('hello');
     const created = await call('POST', `/api/v1/apps/${app}/envs/dev/deployments`, {
       workloads: [{ file: 'score.yaml', score: SCORE, contexts: { main: context.hash } }],
     });
@@ -218,10 +228,13 @@ describe('resources rotate-credentials', () => {
     expect(db).toMatchObject({ driver: 'postgres', status: 'ready' });
 
     const before = await served(host);
+    expect(before.greeting).toBe('hello');
     expect(before.user).toMatch(/.+/);
     expect(await storedPasswordIs(before.user, before.password)).toBe(true);
     expect(await connectAs(before.user, before.password, before.database)).toBe(1);
 
+    // A value changed since, not deployed yet: the rotation's redeploy must not ship it.
+    await greeting('not deployed yet');
     const rotated = await call(
       'POST',
       `/api/v1/apps/${app}/envs/dev/resources/${encodeURIComponent(db.uid)}/rotate-credentials`,
@@ -237,9 +250,11 @@ describe('resources rotate-credentials', () => {
       status: 'succeeded',
       message: `rotate credentials of ${db.uid}`,
       workloads: ['api'],
+      valuesVersions: first.valuesVersions,
     });
 
     const after = await served(host);
+    expect(after.greeting).toBe('hello');
     expect(after.user).not.toBe(before.user);
     expect(after.password).not.toBe(before.password);
     expect(after.database).toBe(before.database);

@@ -9,9 +9,10 @@
  *   workload can never read: `stateDir` (records, supervisor specs, logs) is kept mode 0700 under
  *   it.
  * - **Secrets.** No secret variable's or secret argument's value is written to disk: `spec.json`
- *   names them, and the values reach the supervisor on its stdin at spawn (ADR 0015). A supervisor started again
- *   after it died gets them from `secretsOf` (the server opens the deployment's sealed spec);
- *   without them the workload is reported failed, never started without its secrets.
+ *   names them, and the values reach the supervisor on its stdin at spawn (ADR 0015). A
+ *   supervisor started again after it died gets them from `secretsOf` (the server opens the
+ *   deployment's sealed spec); without them the workload is reported failed, never started
+ *   without its secrets.
  * - **Supervisors.** An instance runs under its own detached supervisor process
  *   (`supervisor.ts`), which survives a server restart. It starts the containers in `before` order
  *   with dropped privileges, captures output to bounded log files, checks probes, restarts crashes

@@ -4,8 +4,9 @@
  *
  * The secret variables and secret arguments are not in `spec.json`: their values arrive as one
  * JSON line on stdin (`SupervisorSecrets`), are kept in memory only and merged into each
- * container's environment (and its exec probes') and command line at every start. A named secret missing from stdin fails every container
- * with a message instead of starting it without (ADR 0015).
+ * container's environment (and its exec probes') and command line at every start. A named secret
+ * missing from stdin fails every container with a message instead of starting it without
+ * (ADR 0015).
  *
  * It starts the containers in `before` order as the run-as user, writes their output to bounded
  * log files, checks readiness and liveness probes, restarts crashed containers with exponential

@@ -477,6 +477,10 @@ export interface TargetView {
     host?: string;
     detectedHost?: string;
     registries: Record<string, { username: string; password: MaskedSecret; passwordRef?: SecretReference }>;
+    /** The image service addresses are built on; absent: the server's own Node. */
+    nodeImage?: string;
+    /** The sandbox image of multi-container workloads; absent: their first container's image. */
+    sandboxImage?: string;
   };
   kubernetes?: {
     kubeconfig: MaskedSecret;

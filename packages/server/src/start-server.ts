@@ -159,6 +159,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             // The workloads' port forwarders outlive the server; their files stay with its data.
             stateDir: join(dataDir, 'runtime', 'docker', target.name),
             ...options.dockerTarget,
+            // What the target itself says wins over the server's defaults for every docker target.
+            ...(target.nodeImage === undefined ? {} : { nodeImage: target.nodeImage }),
+            ...(target.sandboxImage === undefined ? {} : { sandboxImage: target.sandboxImage }),
             onEvent: runtimeEventRecorder({ logger, engine: () => engine, target: target.name }),
           }),
       },

@@ -109,6 +109,8 @@ export function exportTarget(target: TargetView): ExportedDocument {
               ]),
             ),
           }),
+      ...(target.docker.nodeImage === undefined ? {} : { nodeImage: target.docker.nodeImage }),
+      ...(target.docker.sandboxImage === undefined ? {} : { sandboxImage: target.docker.sandboxImage }),
     };
     if (Object.keys(docker).length > 0) spec.docker = docker;
   }

@@ -14,6 +14,8 @@ function describeTarget(target: TargetView): string | undefined {
     return [
       host ?? 'host auto-detected',
       ...(registries.length === 0 ? [] : [`registries ${registries.join(', ')}`]),
+      ...(target.docker.nodeImage === undefined ? [] : [`node image ${target.docker.nodeImage}`]),
+      ...(target.docker.sandboxImage === undefined ? [] : [`sandbox image ${target.docker.sandboxImage}`]),
     ].join('; ');
   }
   if (target.kubernetes !== undefined) {

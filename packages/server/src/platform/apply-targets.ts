@@ -27,6 +27,16 @@ const NAME_RULE =
 /** A registry server as image references name it: a host name or address, maybe with a port. */
 const REGISTRY_SERVER = /^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:]+\])(:[0-9]{1,5})?$/;
 
+/** An image reference a docker target runs: no spaces, as the engine takes it. */
+function imageName(field: string) {
+  return z
+    .string()
+    .regex(/^[^\s]+$/, {
+      error: `spec.docker.${field} must be an image reference without spaces, e.g. node:20`,
+    })
+    .optional();
+}
+
 /**
  * `spec` of a Target, with `secret` the shape a secret takes: a string when the CLI sends it
  * resolved, a reference (`{env}`/`{file}`) in a file.
@@ -60,6 +70,14 @@ export function targetSpecSchema<Secret extends z.ZodType>(secret: Secret) {
         .meta({
           description: 'Credentials per registry server (`ghcr.io`, `127.0.0.1:5001`) for pulling images.',
         }),
+      nodeImage: imageName('nodeImage').meta({
+        description:
+          "An image with Node.js 20+ on its PATH that each workload's service address is built on. Absent: the Paved server's own Node binary and its libraries, which runs on an engine of the same CPU architecture.",
+      }),
+      sandboxImage: imageName('sandboxImage').meta({
+        description:
+          "The image of the container holding the network namespace of a workload with several containers; it must have `sleep`. Absent: the workload's first container image.",
+      }),
     })
     .meta({ description: 'Settings of a docker target.' });
   const kubernetes = z
@@ -203,6 +221,8 @@ function split(spec: TargetDocument['spec']): {
       const registries = Object.entries(spec.docker?.registries ?? {});
       const settings: DockerSettings = {
         ...(spec.docker?.host === undefined ? {} : { host: spec.docker.host }),
+        ...(spec.docker?.nodeImage === undefined ? {} : { nodeImage: spec.docker.nodeImage }),
+        ...(spec.docker?.sandboxImage === undefined ? {} : { sandboxImage: spec.docker.sandboxImage }),
         // Left out when empty, so `registries: {}` and none are the same content.
         ...(registries.length === 0
           ? {}

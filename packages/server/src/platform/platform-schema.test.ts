@@ -49,6 +49,20 @@ describe('the published paved.dev/v1 JSON schema', () => {
     expect(
       platformFileDocumentSchema.safeParse({
         ...docker,
+        spec: { type: 'docker', docker: { nodeImage: 'node:20', sandboxImage: 'busybox:1.36' } },
+      }).success,
+    ).toBe(true);
+    const spaced = platformFileDocumentSchema.safeParse({
+      ...docker,
+      spec: { type: 'docker', docker: { nodeImage: 'node 20' } },
+    });
+    expect(spaced.success).toBe(false);
+    expect(JSON.stringify(spaced.error?.issues)).toContain(
+      'spec.docker.nodeImage must be an image reference without spaces',
+    );
+    expect(
+      platformFileDocumentSchema.safeParse({
+        ...docker,
         spec: {
           type: 'docker',
           docker: { registries: { 'ghcr.io': { username: 'ci', password: 'hunter2' } } },

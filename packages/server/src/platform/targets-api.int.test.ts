@@ -26,6 +26,7 @@ function staging(password = 'registry-s3cret', line = 1) {
       docker: {
         host: 'tcp://10.0.0.5:2375',
         registries: { '127.0.0.1:5001': { username: 'paved-test', password } },
+        nodeImage: 'registry.corp.example/node:20',
       },
     },
     { secretRefs: { 'registries.127.0.0.1:5001.password': { env: 'REGISTRY_PASSWORD' } } },
@@ -151,6 +152,7 @@ describeEachDatabase('targets through apply', (getStore, _engine, getClock) => {
             passwordRef: { env: 'REGISTRY_PASSWORD' },
           },
         },
+        nodeImage: 'registry.corp.example/node:20',
       },
       createdAt: '2026-01-01T00:00:00.000Z',
       createdBy: 'alice',

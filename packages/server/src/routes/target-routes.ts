@@ -40,6 +40,14 @@ export const targetSchema = z.object({
           passwordRef: secretReferenceSchema.optional().meta({ description: 'Where the operator keeps it.' }),
         }),
       ),
+      nodeImage: z
+        .string()
+        .optional()
+        .meta({ description: "As applied; absent: the service addresses run on the server's own Node." }),
+      sandboxImage: z
+        .string()
+        .optional()
+        .meta({ description: "As applied; absent: a multi-container workload's first container image." }),
     })
     .optional(),
   kubernetes: z
@@ -110,6 +118,8 @@ export function targetToWire(target: KnownTarget, targets: TargetRuntimes): z.in
               { username, password: SECRET_MASK, ...ref(registryPasswordPath(server)) },
             ]),
           ),
+          ...(settings.nodeImage === undefined ? {} : { nodeImage: settings.nodeImage }),
+          ...(settings.sandboxImage === undefined ? {} : { sandboxImage: settings.sandboxImage }),
         },
       };
     }

@@ -98,7 +98,11 @@ describeEachDatabase('target runtimes', (getStore) => {
     const content: TargetContent = {
       name,
       type: 'docker',
-      settings: { registries: { '127.0.0.1:5001': { username: 'paved-test' } } },
+      settings: {
+        registries: { '127.0.0.1:5001': { username: 'paved-test' } },
+        nodeImage: 'registry.corp.example/node:20',
+        sandboxImage: 'busybox:1.36',
+      },
       secrets: { 'registries.127.0.0.1:5001.password': secrets.seal(password) },
       secretRefs: {},
     };
@@ -124,6 +128,8 @@ describeEachDatabase('target runtimes', (getStore) => {
       name: 'staging',
       host: 'unix:///run/paved-test/podman.sock',
       registries: { '127.0.0.1:5001': { username: 'paved-test', password: 'pw-1' } },
+      nodeImage: 'registry.corp.example/node:20',
+      sandboxImage: 'busybox:1.36',
     });
     expect(made[0]?.inits).toBe(1);
 

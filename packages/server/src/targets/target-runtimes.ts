@@ -24,6 +24,9 @@ export interface DockerTargetConfig {
   host: string;
   /** Registry server → credentials for pulling (and pushing) images. */
   registries: Record<string, { username: string; password: string }>;
+  /** `spec.docker.nodeImage` and `spec.docker.sandboxImage`, when the target sets them. */
+  nodeImage?: string;
+  sandboxImage?: string;
 }
 
 /** How the server makes runtimes for targets other than `process`; absent kinds are unavailable. */
@@ -256,7 +259,13 @@ export class TargetRuntimes implements RuntimeResolver {
         ];
       }),
     );
-    const runtime = factory({ name: target.name, host, registries });
+    const runtime = factory({
+      name: target.name,
+      host,
+      registries,
+      ...(settings.nodeImage === undefined ? {} : { nodeImage: settings.nodeImage }),
+      ...(settings.sandboxImage === undefined ? {} : { sandboxImage: settings.sandboxImage }),
+    });
     try {
       await runtime.init?.();
     } catch (error) {

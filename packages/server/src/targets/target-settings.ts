@@ -15,6 +15,10 @@ export interface DockerSettings {
   host?: string;
   /** Registry server (`ghcr.io`, `127.0.0.1:5001`) → the user name; the password is a secret. */
   registries?: Record<string, { username: string }>;
+  /** An image with Node 20+ to build the service-address image on; absent: the server's own Node. */
+  nodeImage?: string;
+  /** The image of the sandbox container of multi-container workloads; absent: the first container's. */
+  sandboxImage?: string;
 }
 
 /** `spec.kubernetes` without its secret kubeconfig. */

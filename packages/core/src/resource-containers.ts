@@ -81,10 +81,11 @@ export interface ResourceContainers {
   logTail(env: EnvironmentRef, name: string, lines: number): Promise<string[]>;
   /**
    * Writes a tar archive of the data volume's files to `file` (created, mode 0600), before a
-   * deprovisioning removes them: the resource's container is stopped first, so the server's files
-   * are at rest; without the container, a container that is never started (from `image`) mounts
-   * the volume for the copy. Answers the archive's size, or undefined when there is no such volume
-   * (nothing to keep). A failure leaves no file, and the container and volume as they were.
+   * deprovisioning removes them: the resource's container is removed first (the volume stays), so
+   * the server's files are at rest, and a container that is never started (from the container's
+   * image, else `image`) mounts the volume read-only for the copy. Answers the archive's size, or
+   * undefined when there is no such volume (nothing to keep). A failure leaves no file and the
+   * volume as it was; `ensure` makes the container again on it.
    */
   snapshot(
     env: EnvironmentRef,

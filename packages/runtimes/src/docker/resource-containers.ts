@@ -142,48 +142,44 @@ export class DockerResourceContainers implements ResourceContainers {
       throw this.#engine.error(`${where}: looking up the volume`, error);
     }
     if (!isOwned(volume.Labels, this.#engine.target, env)) return undefined;
+    // At rest: the server's container is removed first (the named volume stays), so nothing
+    // writes while the files are copied, and a crash-looping server cannot be restarted by its
+    // restart policy halfway through the copy. A container that is never started reads the volume.
     const info = await this.#owned(env, names.container, where);
-    let from: string;
-    let temporary: string | undefined;
+    let image: string;
     if (info !== undefined) {
-      // At rest: a server writing while its files are copied would give a torn copy. Stopped even
-      // when it looks stopped: between two crashes the restart policy starts it again, and a stop
-      // ends that too.
-      try {
-        await this.#engine.docker.getContainer(info.Id).stop({ t: this.#engine.graceSeconds });
-      } catch (error) {
-        if (engineStatus(error) !== 304) {
-          throw this.#engine.error(`${where}: stopping container "${names.container}"`, error);
-        }
-      }
-      from = info.Id;
+      image = info.Image;
+      await this.#engine.removeContainer(info.Id);
     } else {
-      const image = await this.#images.resolve(
-        env,
-        names.container,
-        'server',
-        { image: source.image, variables: {}, secretVariables: [], files: [], volumes: [], before: {} },
-        () => undefined,
-        signal,
-      );
-      const created = await this.#engine.call(`${where}: creating a container to read the volume`, () =>
-        this.#engine.docker.createContainer({
-          name: `${names.container}-snapshot-${randomBytes(3).toString('hex')}`,
-          Image: image.image,
-          Labels: environmentLabels(this.#engine.target, env),
-          HostConfig: {
-            NetworkMode: 'none',
-            Mounts: [{ Type: 'volume', Source: names.volume, Target: source.path, ReadOnly: true }],
-          },
-        }),
-      );
-      from = created.id;
-      temporary = created.id;
+      image = (
+        await this.#images.resolve(
+          env,
+          names.container,
+          'server',
+          { image: source.image, variables: {}, secretVariables: [], files: [], volumes: [], before: {} },
+          () => undefined,
+          signal,
+        )
+      ).image;
     }
+    signal.throwIfAborted();
+    const reader = await this.#engine.call(`${where}: creating a container to read the volume`, () =>
+      this.#engine.docker.createContainer({
+        name: `${names.container}-snapshot-${randomBytes(3).toString('hex')}`,
+        Image: image,
+        // Never run; Podman still wants a command for an image that names none.
+        Cmd: ['true'],
+        Labels: environmentLabels(this.#engine.target, env),
+        HostConfig: {
+          NetworkMode: 'none',
+          Mounts: [{ Type: 'volume', Source: names.volume, Target: source.path, ReadOnly: true }],
+        },
+      }),
+    );
     try {
       signal.throwIfAborted();
       const archive = await this.#engine.call(`${where}: reading ${source.path}`, () =>
-        this.#engine.docker.getContainer(from).getArchive({ path: source.path }),
+        reader.getArchive({ path: source.path }),
       );
       await pipeline(archive, createWriteStream(file, { flags: 'wx', mode: 0o600 }), { signal });
       return { bytes: (await stat(file)).size };
@@ -192,7 +188,7 @@ export class DockerResourceContainers implements ResourceContainers {
       if (error instanceof PavedError) throw error;
       throw this.#engine.error(`${where}: writing ${file}`, error);
     } finally {
-      if (temporary !== undefined) await this.#engine.removeContainer(temporary);
+      await this.#engine.removeContainer(reader.id);
     }
   }
 

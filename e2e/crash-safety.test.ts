@@ -15,6 +15,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertBuilt, isolatedEnv, runPaved, startPavedServer } from './helpers/paved-cli.js';
 import type { PavedRun, PavedServerProcess } from './helpers/paved-cli.js';
+import { viaGateway } from './helpers/paved-gateway.js';
 
 const STAGES = [
   'after-provision-one',
@@ -158,24 +159,6 @@ async function startServer(setup: Setup, faults?: string): Promise<string> {
   const gateway = /^Gateway on (\S+)$/m.exec(setup.server.output())?.[1];
   if (gateway === undefined) throw new Error(`no "Gateway on <url>" line:\n${setup.server.output()}`);
   return gateway;
-}
-
-/** GET / through the gateway with the route's host; status and body, or the error's code. */
-function viaGateway(gatewayUrl: string, host: string): Promise<string> {
-  const gateway = new URL(gatewayUrl);
-  return new Promise((resolve) => {
-    const request = httpRequest(
-      { host: gateway.hostname, port: gateway.port, path: '/', headers: { host }, timeout: 5000 },
-      (response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-        response.on('end', () => resolve(`${response.statusCode} ${body}`));
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('timeout')));
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? error.message}`));
-    request.end();
-  });
 }
 
 /** Live processes (not zombies) whose command line names `text`, or whose cwd starts with `cwd`. */

@@ -4,13 +4,13 @@
 // environment's values are still the ones its current deployment runs with, no rollback deployment
 // is there, and the same rollback then works.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertBuilt, isolatedEnv, runPaved, startPavedServer } from './helpers/paved-cli.js';
 import type { PavedRun, PavedServerProcess } from './helpers/paved-cli.js';
+import { viaGateway } from './helpers/paved-gateway.js';
 
 const SERVER_JS = `
 const { createServer } = require('node:http');
@@ -74,24 +74,6 @@ async function start(faults?: string): Promise<string> {
   const gateway = /^Gateway on (\S+)$/m.exec(server.output())?.[1];
   if (gateway === undefined) throw new Error(`no "Gateway on <url>" line:\n${server.output()}`);
   return gateway;
-}
-
-/** GET / through the gateway with the route's host: status and body. */
-function viaGateway(gatewayUrl: string, host: string): Promise<string> {
-  const gateway = new URL(gatewayUrl);
-  return new Promise((resolve) => {
-    const request = httpRequest(
-      { host: gateway.hostname, port: gateway.port, path: '/', headers: { host }, timeout: 5000 },
-      (response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-        response.on('end', () => resolve(`${response.statusCode} ${body}`));
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('timeout')));
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? error.message}`));
-    request.end();
-  });
 }
 
 async function greeting(): Promise<string | undefined> {

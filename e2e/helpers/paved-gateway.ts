@@ -1,5 +1,7 @@
-// `paved gateway` as its own process, for the tests that restart the API server behind it.
+// `paved gateway` as its own process, for the tests that restart the API server behind it, and
+// requests through a gateway for the tests that count what it answers.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { PAVED_BIN, ROOT } from './paved-cli.js';
 
@@ -46,5 +48,26 @@ export function startPavedGateway(
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`paved gateway exited with ${code}:\n${output}`)));
+  });
+}
+
+/**
+ * GET `/` through a Paved gateway with `host` as the Host header: `"<status> <body>"`, or
+ * `"error <code>"` when the request fails (never rejects, so a poll can wait for an answer).
+ */
+export function viaGateway(gatewayUrl: string, host: string): Promise<string> {
+  const gateway = new URL(gatewayUrl);
+  return new Promise((resolve) => {
+    const request = httpRequest(
+      { host: gateway.hostname, port: gateway.port, path: '/', headers: { host }, timeout: 5000 },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        response.on('end', () => resolve(`${response.statusCode} ${body}`));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? error.message}`));
+    request.end();
   });
 }

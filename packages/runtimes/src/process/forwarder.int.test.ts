@@ -20,6 +20,7 @@ import {
 import { spawnNodeScript } from './node-script.js';
 import { isAlive, signalIdentified, type ProcessIdentity } from './process-identity.js';
 import { readJson, writeJsonAtomic } from './state-file.js';
+import { startResettingUpstream } from '../testing/resetting-upstream.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -389,27 +390,11 @@ describe('the port forwarder', () => {
 
   it('sends an idempotent request again on a new connection when the instance closed the reused one', async () => {
     const forwarder = await startForwarder();
-    // Answers the first request of each connection (kept alive, no timeout announced) and resets
-    // the connection at the next one: a server closing an idle connection as it is being reused.
-    let accepted = 0;
-    let resets = 0;
-    const upstream = createNetServer((socket) => {
-      accepted += 1;
-      let answered = false;
-      socket.on('error', () => undefined);
-      socket.on('data', () => {
-        if (answered) {
-          resets += 1;
-          socket.resetAndDestroy();
-          return;
-        }
-        answered = true;
-        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      });
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => void upstream.close());
-    forwarder.route({ web: (upstream.address() as { port: number }).port });
+    // Resets a kept connection at its second request: an instance closing an idle connection as
+    // it is being reused.
+    const upstream = await startResettingUpstream();
+    cleanups.push(() => upstream.close());
+    forwarder.route({ web: upstream.port });
 
     for (let index = 0; index < 5; index += 1) {
       const answer = await get(forwarder.port, '/');
@@ -417,8 +402,8 @@ describe('the port forwarder', () => {
     }
     // Requests 2 and 4 found the connection kept from 1 and 3 reset, and went again on a new one
     // of their own (closed after it); requests 3 and 5 found none kept and opened one.
-    expect(resets).toBe(2);
-    expect(accepted).toBe(5);
+    expect(upstream.resets()).toBe(2);
+    expect(upstream.accepted()).toBe(5);
   });
 
   it("lets the old instance's kept connections go after a switch once nothing is in flight on them", async () => {

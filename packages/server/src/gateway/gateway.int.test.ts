@@ -5,9 +5,10 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, request, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startResettingUpstream } from '@paved/runtimes/testing/resetting-upstream';
 import { openStore, type Store } from '@paved/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
@@ -66,7 +67,7 @@ function send(method: string, path: string, body?: string): Promise<{ status: nu
   });
 }
 
-function listening(server: Server | ReturnType<typeof createNetServer>): Promise<number> {
+function listening(server: Server): Promise<number> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
   );
@@ -97,33 +98,18 @@ describe('the gateway upstream', () => {
   });
 
   it('sends an idempotent request again on a new connection when the kept one was closed as it was reused', async () => {
-    // Answers the first request of each connection (kept alive) and resets the connection at the
-    // next one: a forwarder restarted, or closing an idle connection just as it is reused.
-    let accepted = 0;
-    let resets = 0;
-    const upstream = createNetServer((socket) => {
-      accepted += 1;
-      let answered = false;
-      socket.on('error', () => undefined);
-      socket.on('data', () => {
-        if (answered) {
-          resets += 1;
-          socket.resetAndDestroy();
-          return;
-        }
-        answered = true;
-        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      });
-    });
+    // Resets a kept connection at its second request: a forwarder restarted, or closing an idle
+    // connection just as it is reused.
+    const upstream = await startResettingUpstream();
     closers.push(() => upstream.close());
-    await routeTo(await listening(upstream));
+    await routeTo(upstream.port);
 
     for (let index = 0; index < 5; index += 1) {
       expect(await send('GET', '/')).toEqual({ status: 200, body: 'ok' });
     }
     // Requests 2 and 4 found the connection kept from 1 and 3 reset and went again on one of
     // their own; 3 and 5 found none kept and opened one.
-    expect(resets).toBe(2);
-    expect(accepted).toBe(5);
+    expect(upstream.resets()).toBe(2);
+    expect(upstream.accepted()).toBe(5);
   });
 });

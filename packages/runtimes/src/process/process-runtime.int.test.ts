@@ -545,8 +545,17 @@ describe('ProcessRuntime secrets at rest', () => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
-        else if (entry.isFile() && [SECRET, SECRET_ARG].some((secret) => readFileSync(path).includes(secret)))
-          hits.push(path);
+        else if (entry.isFile() && holdsSecret(path)) hits.push(path);
+      }
+    };
+    // A forwarder's temporary file may be renamed away between listing and reading it.
+    const holdsSecret = (path: string): boolean => {
+      try {
+        const content = readFileSync(path);
+        return [SECRET, SECRET_ARG].some((secret) => content.includes(secret));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw error;
       }
     };
     walk(dirs.dataDir);

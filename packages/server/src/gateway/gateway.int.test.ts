@@ -1,7 +1,8 @@
 /**
- * The gateway's upstream connections, against real servers and a real (SQLite) store of routes:
- * kept alive for idempotent requests without a body, one of their own for the rest, and a request
- * sent again on a new connection when the kept one was closed as it was reused.
+ * The gateway against real servers and a real (SQLite) store of routes: a route committed by
+ * another process is served to the next request; upstream connections are kept alive for
+ * idempotent requests without a body, one of their own for the rest, and a request is sent again
+ * on a new connection when the kept one was closed as it was reused.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, request, type Server } from 'node:http';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startResettingUpstream } from '@paved/runtimes/testing/resetting-upstream';
 import { openStore, type Store } from '@paved/store';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../observability/logger.js';
 import { Gateway } from './gateway.js';
 
@@ -52,10 +53,15 @@ async function routeTo(port: number): Promise<void> {
 }
 
 /** One request to the gateway on a client connection of its own. */
-function send(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+function send(
+  method: string,
+  path: string,
+  body?: string,
+  host = HOST,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: gatewayPort, method, path, headers: { host: HOST }, agent: false },
+      { host: '127.0.0.1', port: gatewayPort, method, path, headers: { host }, agent: false },
       (response) => {
         let text = '';
         response.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -111,5 +117,33 @@ describe('the gateway upstream', () => {
     // their own; 3 and 5 found none kept and opened one.
     expect(upstream.resets()).toBe(2);
     expect(upstream.accepted()).toBe(5);
+  });
+});
+
+describe('the gateway routes', () => {
+  it('serves a route committed just after a read to the next request, not a 404', async () => {
+    // A separate gateway: the deployment's route is committed by the API server, not announced.
+    const upstream = createHttpServer((_request, response) => response.end('up'));
+    closers.push(() => upstream.close());
+    const port = await listening(upstream);
+    await gateway.refresh();
+    await store.routes.replace('shop', 'dev', [
+      { workload: 'web', host: HOST, path: '/', upstream: `127.0.0.1:${port}` },
+    ]);
+
+    expect(await send('GET', '/')).toEqual({ status: 200, body: 'up' });
+  });
+
+  it('answers unknown hosts with a 404 and reads the routes for them at most every 250 ms', async () => {
+    const list = vi.spyOn(store.routes, 'list');
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => send('GET', '/', undefined, `nothing-${index}.localhost`)),
+    );
+    const elapsed = Date.now() - started;
+
+    expect(answers.map((answer) => answer.status)).toEqual(Array.from({ length: 20 }, () => 404));
+    expect(answers[0]?.body).toContain('has no route for host &#34;nothing-0.localhost&#34;');
+    expect(list.mock.calls.length).toBeLessThanOrEqual(1 + Math.floor(elapsed / 250) + 1);
   });
 });

@@ -20,9 +20,10 @@ export const DEFAULT_GATEWAY_PORT = 7080;
 const REFRESH_MS = 3000;
 
 /**
- * A request for a host and path no route serves reads the routes again first (a deployment may
- * just have added it, in another process), but at most this often, so that traffic for unknown
- * hosts cannot turn into a query per request.
+ * A request for a host and path no route serves waits for the routes to be read again after it
+ * arrived (a deployment may just have added its route, in another process), and such reads start
+ * at most this often, so that traffic for unknown hosts cannot turn into a query per request: it
+ * costs an unknown host up to this long before its 404.
  */
 const MISS_REFRESH_MS = 250;
 
@@ -81,6 +82,8 @@ export class Gateway {
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #lastRefresh = 0;
+  /** The read that requests without a route wait for, until it starts querying. */
+  #missRead: Promise<void> | undefined;
 
   constructor(options: GatewayOptions) {
     this.#store = options.store;
@@ -138,6 +141,7 @@ export class Gateway {
         server.closeAllConnections();
       });
     }
+    await this.#missRead;
     await this.#refreshing;
     this.#agent.destroy();
   }
@@ -146,12 +150,33 @@ export class Gateway {
     const hostHeader = request.headers.host ?? '';
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     const route = this.#table.match(hostHeader, path);
-    if (route === undefined && Date.now() - this.#lastRefresh >= MISS_REFRESH_MS) {
+    if (route === undefined) {
       // The request waits for the routes; its body stays buffered in the socket meanwhile.
-      void this.refresh().then(() => this.#serve(request, response, hostHeader, path));
+      void this.#readAfterMiss().then(() => this.#serve(request, response, hostHeader, path));
       return;
     }
     this.#serve(request, response, hostHeader, path);
+  }
+
+  /**
+   * Resolves once the routes were read by a query that began after this call: a read already under
+   * way may have begun before the missing route was committed, and serving its answer would give a
+   * 404 to a request sent after `paved deploy --wait` returned. Misses arriving together share the
+   * next read, which starts no sooner than MISS_REFRESH_MS after the previous one.
+   */
+  #readAfterMiss(): Promise<void> {
+    this.#missRead ??= (async () => {
+      for (;;) {
+        while (this.#refreshing !== undefined) await this.#refreshing;
+        const wait = this.#lastRefresh + MISS_REFRESH_MS - Date.now();
+        if (wait <= 0) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      // From here on a miss needs a read of its own: this one may begin before it arrives.
+      this.#missRead = undefined;
+      await this.refresh();
+    })();
+    return this.#missRead;
   }
 
   #serve(

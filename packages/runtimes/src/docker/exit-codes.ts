@@ -65,6 +65,19 @@ export class ExitCodes {
     return this.#codes.get(containerId);
   }
 
+  /**
+   * The last exit code, waiting up to `timeoutMs` for its `die` event: the engine may show the
+   * restart count of a crash before the event stream has delivered how that run ended.
+   */
+  async nextExit(containerId: string, timeoutMs: number): Promise<number | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const code = this.#codes.get(containerId);
+      if (code !== undefined || Date.now() >= deadline || this.#closed) return code;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
   forget(containerId: string): void {
     this.#codes.delete(containerId);
   }

@@ -15,6 +15,8 @@ import { mergeByTime } from './log-demux.js';
 const EVIDENCE_LOG_LINES = 20;
 /** A new instance whose container crashed this often before being ready fails the gate early. */
 const GATE_CRASH_LIMIT = 3;
+/** How long a crash's exit code may trail its restart count on the engine's event stream. */
+const EXIT_EVENT_WAIT_MS = 2000;
 
 export type GateResult =
   { ok: true } | { ok: false; error: string; evidence: NonNullable<ApplyOutcome['evidence']> };
@@ -66,9 +68,8 @@ export async function readinessGate(engine: Engine, gate: Gate): Promise<GateRes
         });
       }
       if (view.restartCount >= GATE_CRASH_LIMIT) {
-        const code = exits.lastExit(view.id) ?? view.exitCode;
         return fail(
-          `workload "${name}" container "${view.name}" crashed ${view.restartCount} times before it was ready (last exit code ${code}); see its logs`,
+          `workload "${name}" container "${view.name}" crashed ${view.restartCount} times before it was ready (${await lastExitOf(exits, view)}); see its logs`,
           snapshot,
         );
       }
@@ -141,15 +142,36 @@ export async function readinessGate(engine: Engine, gate: Gate): Promise<GateRes
           ? ''
           : `: ${evidence.probe} last answered ${evidence.lastStatus ?? 'nothing'}`;
       const waiting = pending.length === 0 ? '' : ` (containers ${pending.join(', ')} never got to start)`;
+      // Crashes before the deadline say more than the timeout: a slow engine restarts slowly.
+      const crashes: string[] = [];
+      for (const view of snapshot.containers.filter((candidate) => candidate.restartCount > 0)) {
+        crashes.push(
+          `container "${view.name}" crashed ${view.restartCount} time${view.restartCount === 1 ? '' : 's'} (${await lastExitOf(exits, view)})`,
+        );
+      }
+      const crashed = crashes.length === 0 ? '' : `: ${crashes.join(', ')}`;
       return {
         ok: false,
-        error: `workload "${name}" did not become ready within ${Math.round(gate.readinessTimeoutMs / 1000)} s${what}${waiting}; see the last log lines`,
+        error: `workload "${name}" did not become ready within ${Math.round(gate.readinessTimeoutMs / 1000)} s${crashed}${what}${waiting}; see the last log lines`,
         evidence,
       };
     }
     // Poll briskly while a fresh container comes up, then at the probe period (at most 200 ms).
     await sleep(Math.min(Date.now() - startedAt < 2000 ? 50 : 200, gate.probeIntervalMs), signal);
   }
+}
+
+/**
+ * `last exit code N` of a container that crashed: from the engine's `die` event, which may trail
+ * the restart count; while it runs again, inspect shows exit code 0, which would mislead.
+ */
+async function lastExitOf(
+  exits: ExitCodes,
+  view: { id: string; running: boolean; exitCode?: number },
+): Promise<string> {
+  const code =
+    (await exits.nextExit(view.id, EXIT_EVENT_WAIT_MS)) ?? (view.running ? undefined : view.exitCode);
+  return code === undefined ? 'last exit code not reported by the engine' : `last exit code ${code}`;
 }
 
 /** The evidence of a failed gate: the probe, its last answer or the container's exit, the last log lines. */

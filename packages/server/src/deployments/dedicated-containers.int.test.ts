@@ -15,6 +15,7 @@ import { conformanceContext, describeResourceDriver } from '@paved/drivers/testi
 import { DockerRuntime } from '@paved/runtimes';
 import {
   ownedObjects,
+  silentImage,
   testDocker,
   TEST_DOCKER_HOST,
   uniqueTargetName,
@@ -362,10 +363,13 @@ describe('container driver on a docker target', () => {
   });
 
   it('fails saying so when the server does not accept connections within readyTimeoutSeconds', async () => {
-    // PostgreSQL initialises its data on the first start: more than a second.
+    // A container that runs and never listens: a real PostgreSQL may be ready within the second.
+    const image = await silentImage(docker);
     await expect(
       driver.provision(
-        request('postgres', 'slow.db', { inputs: { values: { readyTimeoutSeconds: 1 }, secrets: {} } }),
+        request('postgres', 'slow.db', {
+          inputs: { values: { readyTimeoutSeconds: 1, image }, secrets: {} },
+        }),
         live(),
       ),
     ).rejects.toThrow(

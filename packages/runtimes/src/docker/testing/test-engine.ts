@@ -4,10 +4,12 @@
  * of everything a target owns on the engine, to prove that tests leave nothing behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { writeConformanceContext } from '../../testing/conformance-server.js';
+import { contextTar } from '../build-context.js';
 import { dockerConnection } from '../docker-host.js';
 import { LABEL } from '../docker-labels.js';
 
@@ -21,6 +23,36 @@ export const TEST_REGISTRY_PASSWORD = 'paved-test-password';
 
 export function testDocker(): Docker {
   return new Docker(dockerConnection(TEST_DOCKER_HOST));
+}
+
+/**
+ * An image whose container runs and never listens on anything (busybox `sleep`): a server that
+ * does not accept connections however long one waits, for timeout tests that must not depend on
+ * how fast a real server starts on this machine.
+ */
+export async function silentImage(docker: Docker): Promise<string> {
+  const tag = 'localhost/paved-test-silent:1';
+  const found = await docker
+    .getImage(tag)
+    .inspect()
+    .then(() => true)
+    .catch(() => false);
+  if (found) return tag;
+  const dir = mkdtempSync(join(tmpdir(), 'paved-silent-image-'));
+  try {
+    writeFileSync(join(dir, 'Containerfile'), `FROM ${BUSYBOX_IMAGE}\nCMD ["sleep", "3600"]\n`);
+    const stream = await docker.buildImage(contextTar(dir), { t: tag, dockerfile: 'Containerfile' });
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
+        const failed = output?.find((event) => event.error !== undefined)?.error;
+        if (error !== null || failed !== undefined) reject(error ?? new Error(failed));
+        else resolve();
+      }),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
 }
 
 /** A target name no other test run uses, so parallel runs never see each other's objects. */

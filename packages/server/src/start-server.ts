@@ -116,6 +116,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
+  // Labels what the docker targets create, so another installation on the same engine is safe.
+  const installation = await store.installationId().catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
 
   const host = options.host ?? DEFAULT_HOST;
   let secretBox: SecretBox | undefined;
@@ -154,6 +159,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         docker: (target) =>
           new DockerRuntime({
             name: target.name,
+            installation,
             host: target.host,
             registries: target.registries,
             // The workloads' port forwarders outlive the server; their files stay with its data.

@@ -286,6 +286,12 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+/** The single row naming this installation (migration 0007). */
+export interface InstallationTable {
+  id: string;
+  created_at: string;
+}
+
 export interface Database {
   apps: AppTable;
   env_types: EnvTypeTable;
@@ -309,4 +315,5 @@ export interface Database {
   login_failures: LoginFailureTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  installation: InstallationTable;
 }

@@ -69,6 +69,18 @@ export class KyselyStore implements Store {
     this.sealed = new KyselySealedValueRepository(context);
   }
 
+  readonly installationId = async (): Promise<string> => {
+    const row = await this.#context.db.selectFrom('installation').select('id').executeTakeFirst();
+    if (row === undefined) {
+      // Only a store whose row was deleted by hand: a new id would disown its containers.
+      throw new PavedError(
+        'INTERNAL',
+        'the store has no installation id (table "installation" is empty); restore that row from a backup of this store',
+      );
+    }
+    return row.id;
+  };
+
   /**
    * A nested call joins the transaction already running (Kysely cannot begin one inside
    * another); the outermost call commits, or rolls everything back when `work` throws.

@@ -42,6 +42,26 @@ describe.each(TEST_ENGINES)('opening the store [%s]', (engine) => {
     }
   });
 
+  it('names the installation once: the same id on every opening and in transactions, another for another store', async () => {
+    test = await createTestStore(engine);
+    const id = await test.store.installationId();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const again = await openStore(test.options);
+    try {
+      expect(await again.installationId()).toBe(id);
+      expect(await again.transaction((trx) => trx.installationId())).toBe(id);
+    } finally {
+      await again.close();
+    }
+    const other = await createTestStore(engine);
+    try {
+      expect(await other.store.installationId()).not.toBe(id);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('migrates a fresh database to the latest version', async () => {
     test = await createTestStore(engine);
     const { db } = await openDatabase(test.options);

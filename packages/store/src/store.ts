@@ -729,6 +729,11 @@ export interface Store {
   readonly targets: TargetRepository;
   /** Every sealed value across the tables, for master-key rotation. */
   readonly sealed: SealedValueRepository;
+  /**
+   * This installation's id, made once when the store was created (migration 0007): the same for
+   * every server on this store, different for another store.
+   */
+  installationId(): Promise<string>;
   /** Runs `work` in one database transaction, with repositories bound to it. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

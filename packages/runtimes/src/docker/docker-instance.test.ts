@@ -1,7 +1,15 @@
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { chooseCurrent, groupInstances, isComplete } from './docker-instance.js';
-import { builtImageTag, isOwned, LABEL, parseLayout, type InstanceLayout } from './docker-labels.js';
+import {
+  builtImageTag,
+  describeOwner,
+  environmentLabels,
+  isOwned,
+  LABEL,
+  parseLayout,
+  type InstanceLayout,
+} from './docker-labels.js';
 
 const layout: InstanceLayout = {
   containers: ['main', 'side'],
@@ -77,12 +85,30 @@ describe('instances from the engine list', () => {
 describe('labels', () => {
   it('says what belongs to a target and environment', () => {
     const labels = { [LABEL.target]: 't', [LABEL.app]: 'shop', [LABEL.env]: 'dev' };
-    expect(isOwned(labels, 't')).toBe(true);
-    expect(isOwned(labels, 't', { app: 'shop', env: 'dev' })).toBe(true);
-    expect(isOwned(labels, 't', { app: 'shop', env: 'prod' })).toBe(false);
-    expect(isOwned(labels, 'other')).toBe(false);
-    expect(isOwned(undefined, 't')).toBe(false);
-    expect(isOwned(null, 't')).toBe(false);
+    expect(isOwned(labels, { target: 't' })).toBe(true);
+    expect(isOwned(labels, { target: 't' }, { app: 'shop', env: 'dev' })).toBe(true);
+    expect(isOwned(labels, { target: 't' }, { app: 'shop', env: 'prod' })).toBe(false);
+    expect(isOwned(labels, { target: 'other' })).toBe(false);
+    expect(isOwned(undefined, { target: 't' })).toBe(false);
+    expect(isOwned(null, { target: 't' })).toBe(false);
+  });
+
+  it("says what belongs to an installation: its own objects and unlabelled older ones, not another's", () => {
+    const mine = { target: 't', installation: 'a' };
+    const labelled = environmentLabels(mine, { app: 'shop', env: 'dev' });
+    expect(labelled).toEqual({
+      [LABEL.target]: 't',
+      [LABEL.installation]: 'a',
+      [LABEL.app]: 'shop',
+      [LABEL.env]: 'dev',
+    });
+    expect(isOwned(labelled, mine, { app: 'shop', env: 'dev' })).toBe(true);
+    expect(isOwned(labelled, { target: 't', installation: 'b' })).toBe(false);
+    expect(isOwned(labelled, { target: 't' })).toBe(false);
+    const older = environmentLabels({ target: 't' }, { app: 'shop', env: 'dev' });
+    expect(older[LABEL.installation]).toBeUndefined();
+    expect(isOwned(older, mine)).toBe(true);
+    expect(describeOwner(mine)).toBe('docker target "t" of installation a');
   });
 
   it('reads a layout back and refuses a broken one', () => {

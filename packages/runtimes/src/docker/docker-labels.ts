@@ -1,13 +1,19 @@
 /**
  * The labels and names by which the docker target recognises what it owns. Everything it creates
- * (containers, networks, volumes, built images) carries `dev.paved.target=<target name>` plus the
- * app and environment; anything without them is foreign and never touched. Labels are the only
- * state the target keeps: after a restart, `init()` rebuilds everything from them.
+ * (containers, networks, volumes, built images) carries `dev.paved.target=<target name>`, the
+ * installation (`dev.paved.installation=<id of the server's store>`) and the app and environment;
+ * anything without them is foreign and never touched. Labels are the only state the target keeps:
+ * after a restart, `init()` rebuilds everything from them.
  */
 import type { EnvironmentRef, Probe } from '@paved/core';
 
 export const LABEL = {
   target: 'dev.paved.target',
+  /**
+   * The Paved installation (its store's id): two installations on one engine may both have a
+   * target named `docker`. Objects made before the label existed have none and stay owned.
+   */
+  installation: 'dev.paved.installation',
   app: 'dev.paved.app',
   env: 'dev.paved.env',
   workload: 'dev.paved.workload',
@@ -80,9 +86,26 @@ export function builtImageTag(
   return `paved/${env.app}-${env.env}-${workload}-${container}:${prefix.toLowerCase()}`;
 }
 
+/** Whose objects these are: the target's name and the installation it belongs to. */
+export interface Owner {
+  readonly target: string;
+  /** Absent outside a server (tests, benches): such an owner has only unlabelled objects. */
+  readonly installation?: string | undefined;
+}
+
 /** Labels every object of an environment carries. */
-export function environmentLabels(target: string, env: EnvironmentRef): Record<string, string> {
-  return { [LABEL.target]: target, [LABEL.app]: env.app, [LABEL.env]: env.env };
+export function environmentLabels(owner: Owner, env: EnvironmentRef): Record<string, string> {
+  return {
+    [LABEL.target]: owner.target,
+    ...(owner.installation === undefined ? {} : { [LABEL.installation]: owner.installation }),
+    [LABEL.app]: env.app,
+    [LABEL.env]: env.env,
+  };
+}
+
+/** The labels that pick out one environment's objects in a listing. */
+export function environmentSelector(env: EnvironmentRef): Record<string, string> {
+  return { [LABEL.app]: env.app, [LABEL.env]: env.env };
 }
 
 /** A Docker API `label` filter matching every key/value given. */
@@ -90,14 +113,27 @@ export function labelFilter(labels: Record<string, string>): { label: string[] }
   return { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
 }
 
-/** Whether an object with these labels belongs to this target (and environment, when given). */
+/**
+ * Whether an object with these labels belongs to this target of this installation (and to the
+ * environment, when given). The engine's label filters cannot say "this installation or none", so
+ * every listing by target label is checked with this.
+ */
 export function isOwned(
   labels: Record<string, string> | undefined | null,
-  target: string,
+  owner: Owner,
   env?: EnvironmentRef,
 ): boolean {
-  if (labels?.[LABEL.target] !== target) return false;
+  if (labels?.[LABEL.target] !== owner.target) return false;
+  const installation = labels[LABEL.installation];
+  if (installation !== undefined && installation !== owner.installation) return false;
   return env === undefined || (labels[LABEL.app] === env.app && labels[LABEL.env] === env.env);
+}
+
+/** Describes the owner in messages: `docker target "docker" of installation 1b4e…`. */
+export function describeOwner(owner: Owner): string {
+  return owner.installation === undefined
+    ? `docker target "${owner.target}"`
+    : `docker target "${owner.target}" of installation ${owner.installation}`;
 }
 
 export function parseLayout(labels: Record<string, string>): InstanceLayout | undefined {

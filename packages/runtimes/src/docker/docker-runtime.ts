@@ -66,7 +66,7 @@ import {
   workloadKey,
   type Instance,
 } from './docker-instance.js';
-import { environmentLabels, LABEL, labelFilter, networkName } from './docker-labels.js';
+import { environmentSelector, LABEL, networkName } from './docker-labels.js';
 import { dockerWorkloadProblems, startOrder } from './docker-workload-problems.js';
 import { unreachableError } from './engine-errors.js';
 import { Engine } from './engine.js';
@@ -90,6 +90,13 @@ import { ServiceAddresses, type AddressPort, type ServiceAddress } from './servi
 export interface DockerRuntimeOptions {
   /** The target's name: part of every label, so two targets on one engine never touch each other. */
   name: string;
+  /**
+   * The Paved installation the target belongs to (the server's store id): part of every label,
+   * so that two installations on one engine never touch each other's objects, even with targets of
+   * the same name. Objects without it (made before it existed) are owned too. Absent outside a
+   * server (tests, benches): only unlabelled objects are owned.
+   */
+  installation?: string;
   /**
    * Where the workloads' port forwarders keep their files (readable by the server only). Default:
    * `<tmpdir>/paved-docker/<name>`; the server passes one in its data directory.
@@ -190,8 +197,9 @@ export class DockerRuntime implements Runtime {
     this.name = options.name;
     this.host = host;
     const docker = new Docker(dockerConnection(host));
-    this.#engine = new Engine(docker, this.name, host, options.graceMs ?? 10_000);
-    this.#images = new ImageResolver(docker, this.name, host, options.registries);
+    const owner = { target: this.name, installation: options.installation };
+    this.#engine = new Engine(docker, owner, host, options.graceMs ?? 10_000);
+    this.#images = new ImageResolver(docker, owner, host, options.registries);
     this.resourceContainers = new DockerResourceContainers(this.#engine, this.#images);
     this.#exits = new ExitCodes(docker, this.name);
     this.#readinessTimeoutMs = options.readinessTimeoutMs ?? 60_000;
@@ -377,16 +385,11 @@ export class DockerRuntime implements Runtime {
       await entry.tick;
       await stopForwarders(entry.forwarders.values());
     }
-    const labels = environmentLabels(this.name, env);
-    const containers = await this.#engine.call(where, () =>
-      this.#engine.docker.listContainers({ all: true, filters: labelFilter(labels) }),
-    );
+    const containers = await this.#engine.listContainers(where, environmentSelector(env));
     const instances = [...groupInstances(containers).values()].flat();
     await Promise.all(instances.map((instance) => this.#removeInstance(instance)));
     // Containers without a readable layout (a create interrupted half-way) are ours too.
-    const left = await this.#engine.call(where, () =>
-      this.#engine.docker.listContainers({ all: true, filters: labelFilter(labels) }),
-    );
+    const left = await this.#engine.listContainers(where, environmentSelector(env));
     await Promise.all(left.map((info) => this.#engine.removeContainer(info.Id)));
     await removeNetwork(this.#engine, env);
     await removeEnvironmentImages(this.#engine, env);
@@ -409,9 +412,7 @@ export class DockerRuntime implements Runtime {
       throw unreachableError(this.name, this.host, error);
     }
     await this.#exits.start();
-    const list = await this.#engine.call(`docker target "${this.name}": listing its containers`, () =>
-      this.#engine.docker.listContainers({ all: true, filters: labelFilter({ [LABEL.target]: this.name }) }),
-    );
+    const list = await this.#engine.listContainers(`docker target "${this.name}": listing its containers`);
     await Promise.all([...groupInstances(list)].map(([key, instances]) => this.#adoptOnce(key, instances)));
     await this.#stopOrphanForwarders();
     await this.#addresses.removeOrphans((env, workload) => {
@@ -426,11 +427,9 @@ export class DockerRuntime implements Runtime {
 
   /** Lists the environment's containers: adopts workloads started elsewhere, forgets vanished ones. */
   async #refresh(env: EnvironmentRef): Promise<void> {
-    const list = await this.#engine.call(`docker target "${this.name}": listing ${env.app}/${env.env}`, () =>
-      this.#engine.docker.listContainers({
-        all: true,
-        filters: labelFilter(environmentLabels(this.name, env)),
-      }),
+    const list = await this.#engine.listContainers(
+      `docker target "${this.name}": listing ${env.app}/${env.env}`,
+      environmentSelector(env),
     );
     const groups = groupInstances(list);
     for (const entry of this.#entries(env)) {
@@ -1033,12 +1032,10 @@ export class DockerRuntime implements Runtime {
     }
     await stopForwardersIn(workloadForwardersDir(this.#stateDir, env, workload));
     await this.#addresses.remove(env, workload);
-    const list = await this.#engine.call(`workload "${workload}": listing its containers`, () =>
-      this.#engine.docker.listContainers({
-        all: true,
-        filters: labelFilter({ ...environmentLabels(this.name, env), [LABEL.workload]: workload }),
-      }),
-    );
+    const list = await this.#engine.listContainers(`workload "${workload}": listing its containers`, {
+      ...environmentSelector(env),
+      [LABEL.workload]: workload,
+    });
     const instances = [...groupInstances(list).values()].flat();
     await Promise.all(instances.map((instance) => this.#removeInstance(instance)));
     for (const instance of instances) await removeBuiltImages(this.#engine, instance);

@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import { instanceContainerIds, type Instance } from './docker-instance.js';
-import { LABEL } from './docker-labels.js';
+import { isOwned, LABEL, labelFilter } from './docker-labels.js';
 import { engineError, engineStatus, isNotFound } from './engine-errors.js';
 import { collectPorts } from './instance-watch.js';
 
@@ -13,14 +13,22 @@ export class Engine {
   readonly docker: Docker;
   /** The target's name, in every label. */
   readonly target: string;
+  /** The installation (the server's store id), in every label when given. */
+  readonly installation: string | undefined;
   /** The engine's address, for error messages. */
   readonly host: string;
   /** SIGTERM → SIGKILL delay, in the engine's unit (whole seconds). */
   readonly graceSeconds: number;
 
-  constructor(docker: Docker, target: string, host: string, graceMs: number) {
+  constructor(
+    docker: Docker,
+    owner: { target: string; installation?: string | undefined },
+    host: string,
+    graceMs: number,
+  ) {
     this.docker = docker;
-    this.target = target;
+    this.target = owner.target;
+    this.installation = owner.installation;
     this.host = host;
     this.graceSeconds = Math.ceil(graceMs / 1000);
   }
@@ -36,6 +44,21 @@ export class Engine {
 
   error(what: string, error: unknown): Error {
     return engineError(this.target, this.host, what, error);
+  }
+
+  /**
+   * Every container (running or not) of this target and installation carrying the `selector`
+   * labels (e.g. an environment's app and env). Another installation's containers under the same
+   * target name are left out here, as the engine's filters cannot express it.
+   */
+  async listContainers(what: string, selector: Record<string, string> = {}): Promise<Docker.ContainerInfo[]> {
+    const list = await this.call(what, () =>
+      this.docker.listContainers({
+        all: true,
+        filters: labelFilter({ ...selector, [LABEL.target]: this.target }),
+      }),
+    );
+    return list.filter((info) => isOwned(info.Labels, this));
   }
 
   async inspectContainer(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {

@@ -6,7 +6,14 @@
 import type Docker from 'dockerode';
 import { PavedError, type EnvironmentRef, type RenderedWorkload } from '@paved/core';
 import type { Instance } from './docker-instance.js';
-import { environmentLabels, isOwned, LABEL, labelFilter, networkName } from './docker-labels.js';
+import {
+  describeOwner,
+  environmentLabels,
+  isOwned,
+  LABEL,
+  labelFilter,
+  networkName,
+} from './docker-labels.js';
 import { engineStatus, isNotFound } from './engine-errors.js';
 import type { Engine } from './engine.js';
 
@@ -15,10 +22,10 @@ export async function ensureNetwork(engine: Engine, env: EnvironmentRef): Promis
   const name = networkName(env);
   const where = `docker target "${engine.target}": network "${name}" of ${env.app}/${env.env}`;
   const check = (info: Docker.NetworkInspectInfo): void => {
-    if (!isOwned(info.Labels, engine.target, env)) {
+    if (!isOwned(info.Labels, engine, env)) {
       throw new PavedError(
         'CONFLICT',
-        `${where} already exists and does not belong to this target (no ${LABEL.target}=${engine.target} labels for the environment); Paved never touches it — remove or rename that network`,
+        `${where} already exists and does not belong to ${describeOwner(engine)} (its labels say otherwise, or there are none); Paved never touches it — remove or rename that network, or that environment in the other installation`,
       );
     }
   };
@@ -33,7 +40,7 @@ export async function ensureNetwork(engine: Engine, env: EnvironmentRef): Promis
       Name: name,
       Driver: 'bridge',
       CheckDuplicate: true,
-      Labels: environmentLabels(engine.target, env),
+      Labels: environmentLabels(engine, env),
     });
   } catch (error) {
     // Created meanwhile by a concurrent apply: fine if it is ours.
@@ -53,7 +60,7 @@ export async function removeNetwork(engine: Engine, env: EnvironmentRef): Promis
     if (isNotFound(error)) return;
     throw engine.error(where, error);
   }
-  if (!isOwned(info.Labels, engine.target, env)) return;
+  if (!isOwned(info.Labels, engine, env)) return;
   await engine
     .call(where, () => engine.docker.getNetwork(name).remove())
     .catch((error: unknown) => {
@@ -79,10 +86,10 @@ export async function ensureVolumes(
     const where = `workload "${desired.name}": volume "${source}"`;
     try {
       const info = await engine.docker.getVolume(source).inspect();
-      if (!isOwned(info.Labels, engine.target)) {
+      if (!isOwned(info.Labels, engine)) {
         throw new PavedError(
           'CONFLICT',
-          `${where} already exists on the engine and does not belong to docker target "${engine.target}" (no ${LABEL.target} label); Paved does not mount volumes it does not own — remove or rename it, or give the volume resource another name`,
+          `${where} already exists on the engine and does not belong to ${describeOwner(engine)} (its labels say otherwise, or there are none); Paved does not mount volumes it does not own — remove or rename it, or give the volume resource another name`,
         );
       }
       continue;
@@ -92,7 +99,7 @@ export async function ensureVolumes(
     await engine.call(`${where}: creating it`, () =>
       engine.docker.createVolume({
         Name: source,
-        Labels: { ...environmentLabels(engine.target, env), [LABEL.volume]: source },
+        Labels: { ...environmentLabels(engine, env), [LABEL.volume]: source },
       }),
     );
   }
@@ -122,7 +129,7 @@ export async function removeEnvironmentImages(engine: Engine, env: EnvironmentRe
   const images = await engine.call(`removing the images built for ${env.app}/${env.env}`, () =>
     engine.docker.listImages({ filters: labelFilter({ [LABEL.target]: engine.target }) }),
   );
-  for (const image of images.filter((candidate) => isOwned(candidate.Labels, engine.target, env))) {
+  for (const image of images.filter((candidate) => isOwned(candidate.Labels, engine, env))) {
     await engine.docker
       .getImage(image.Id)
       .remove({ force: false })
@@ -137,7 +144,7 @@ export async function removeEnvironmentVolumes(engine: Engine, env: EnvironmentR
     engine.docker.listVolumes({ filters: labelFilter({ [LABEL.target]: engine.target }) }),
   );
   for (const volume of volumes.Volumes ?? []) {
-    if (!isOwned(volume.Labels, engine.target, env)) continue;
+    if (!isOwned(volume.Labels, engine, env)) continue;
     await engine.call(`${where}: volume "${volume.Name}"`, () =>
       engine.docker.getVolume(volume.Name).remove(),
     );

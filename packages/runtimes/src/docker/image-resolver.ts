@@ -8,7 +8,7 @@
 import type Docker from 'dockerode';
 import { PavedError, type EnvironmentRef, type EventSink, type RenderedContainer } from '@paved/core';
 import { contextTar, recipeFile } from './build-context.js';
-import { builtImageTag, environmentLabels, LABEL } from './docker-labels.js';
+import { builtImageTag, environmentLabels, LABEL, type Owner } from './docker-labels.js';
 import { engineError, engineMessage, isNotFound } from './engine-errors.js';
 import {
   credentialsFor,
@@ -46,18 +46,20 @@ interface ProgressEvent {
 
 export class ImageResolver {
   readonly #docker: Docker;
+  readonly #owner: Owner;
   readonly #target: string;
   readonly #host: string;
   readonly #registries: Record<string, RegistryCredentials>;
 
   constructor(
     docker: Docker,
-    target: string,
+    owner: Owner,
     host: string,
     registries: Record<string, RegistryCredentials> = {},
   ) {
     this.#docker = docker;
-    this.#target = target;
+    this.#owner = owner;
+    this.#target = owner.target;
     this.#host = host;
     this.#registries = registries;
   }
@@ -124,7 +126,7 @@ export class ImageResolver {
         rm: true,
         forcerm: true,
         labels: {
-          ...environmentLabels(this.#target, env),
+          ...environmentLabels(this.#owner, env),
           [LABEL.workload]: workload,
           [LABEL.container]: container,
         },

@@ -8,6 +8,7 @@ import { PavedError, type EnvironmentRef, type RenderedContainer, type RenderedW
 import type { Instance } from './docker-instance.js';
 import {
   containerName,
+  describeOwner,
   environmentLabels,
   isOwned,
   LABEL,
@@ -63,10 +64,10 @@ export async function chooseInstanceId(
     for (const candidate of names) {
       const info = await engine.inspectContainer(candidate);
       if (info === undefined) continue;
-      if (!isOwned(info.Config?.Labels, engine.target)) {
+      if (!isOwned(info.Config?.Labels, engine)) {
         throw new PavedError(
           'CONFLICT',
-          `workload "${desired.name}": the container name "${candidate}" is taken by container ${info.Id.slice(0, 12)}, which does not belong to docker target "${engine.target}" (no ${LABEL.target}=${engine.target} label); Paved never touches it — rename or remove that container`,
+          `workload "${desired.name}": the container name "${candidate}" is taken by container ${info.Id.slice(0, 12)}, which does not belong to ${describeOwner(engine)} (its labels say otherwise, or there are none); Paved never touches it — rename or remove that container, or that environment in the other installation`,
         );
       }
       free = false;
@@ -126,7 +127,7 @@ export async function createInstance(
     ...(alias ? {} : { address: true }),
   };
   const labels: Record<string, string> = {
-    ...environmentLabels(engine.target, env),
+    ...environmentLabels(engine, env),
     [LABEL.workload]: name,
     [LABEL.deployment]: String(desired.deployment),
     [LABEL.specHash]: desired.specHash,

@@ -141,7 +141,7 @@ export class DockerResourceContainers implements ResourceContainers {
       if (isNotFound(error)) return undefined;
       throw this.#engine.error(`${where}: looking up the volume`, error);
     }
-    if (!isOwned(volume.Labels, this.#engine.target, env)) return undefined;
+    if (!isOwned(volume.Labels, this.#engine, env)) return undefined;
     // At rest: the server's container is removed first (the named volume stays), so nothing
     // writes while the files are copied, and a crash-looping server cannot be restarted by its
     // restart policy halfway through the copy. A container that is never started reads the volume.
@@ -169,7 +169,7 @@ export class DockerResourceContainers implements ResourceContainers {
         Image: image,
         // Never run; Podman still wants a command for an image that names none.
         Cmd: ['true'],
-        Labels: environmentLabels(this.#engine.target, env),
+        Labels: environmentLabels(this.#engine, env),
         HostConfig: {
           NetworkMode: 'none',
           Mounts: [{ Type: 'volume', Source: names.volume, Target: source.path, ReadOnly: true }],
@@ -209,7 +209,7 @@ export class DockerResourceContainers implements ResourceContainers {
     signal.throwIfAborted();
     const where = `docker target "${this.#engine.target}": removing container "${names.container}" of ${env.app}/${env.env}`;
     const info = await this.#engine.inspectContainer(names.container);
-    if (info !== undefined && isOwned(info.Config.Labels, this.#engine.target, env)) {
+    if (info !== undefined && isOwned(info.Config.Labels, this.#engine, env)) {
       await this.#engine.removeContainer(info.Id);
     }
     signal.throwIfAborted();
@@ -220,7 +220,7 @@ export class DockerResourceContainers implements ResourceContainers {
       if (isNotFound(error)) return;
       throw this.#engine.error(`${where}: looking up volume "${names.volume}"`, error);
     }
-    if (!isOwned(volume.Labels, this.#engine.target, env)) return;
+    if (!isOwned(volume.Labels, this.#engine, env)) return;
     try {
       await this.#engine.docker.getVolume(names.volume).remove();
     } catch (error) {
@@ -237,7 +237,7 @@ export class DockerResourceContainers implements ResourceContainers {
     const name = spec.volume.name;
     try {
       const info = await this.#engine.docker.getVolume(name).inspect();
-      if (!isOwned(info.Labels, this.#engine.target, env) || info.Labels[RESOURCE_LABEL] !== spec.resource) {
+      if (!isOwned(info.Labels, this.#engine, env) || info.Labels[RESOURCE_LABEL] !== spec.resource) {
         throw new PavedError(
           'CONFLICT',
           `${where}: volume "${name}" already exists on the engine and was not made by docker target "${this.#engine.target}" for this resource; Paved does not mount what it does not own — remove or rename that volume`,
@@ -251,7 +251,7 @@ export class DockerResourceContainers implements ResourceContainers {
       this.#engine.docker.createVolume({
         Name: name,
         Labels: {
-          ...environmentLabels(this.#engine.target, env),
+          ...environmentLabels(this.#engine, env),
           [RESOURCE_LABEL]: spec.resource,
           [LABEL.volume]: name,
         },
@@ -274,7 +274,7 @@ export class DockerResourceContainers implements ResourceContainers {
     if (info === undefined) return undefined;
     const labels = info.Config.Labels;
     if (
-      !isOwned(labels, this.#engine.target, env) ||
+      !isOwned(labels, this.#engine, env) ||
       labels[RESOURCE_LABEL] === undefined ||
       (resource !== undefined && labels[RESOURCE_LABEL] !== resource)
     ) {
@@ -304,7 +304,7 @@ export class DockerResourceContainers implements ResourceContainers {
       ...(spec.command === undefined ? {} : { Cmd: spec.command }),
       Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
       Labels: {
-        ...environmentLabels(this.#engine.target, env),
+        ...environmentLabels(this.#engine, env),
         [RESOURCE_LABEL]: spec.resource,
         [LABEL.image]: reference,
         [LABEL.digest]: digest,

@@ -23,7 +23,7 @@ import type {
   ForwarderTarget,
 } from '../process/forwarder-spec.js';
 import { targetKey } from '../process/forwarder-spec.js';
-import { environmentLabels, LABEL, labelFilter, networkName } from './docker-labels.js';
+import { environmentLabels, environmentSelector, LABEL, networkName } from './docker-labels.js';
 import { sleep, type Engine } from './engine.js';
 import { engineMessage } from './engine-errors.js';
 import { filesArchive, firstFileOfTar } from './file-archive.js';
@@ -156,7 +156,7 @@ export class ServiceAddresses {
         Cmd: [FILES.spec],
         Hostname: workload,
         Labels: {
-          ...environmentLabels(this.#engine.target, env),
+          ...environmentLabels(this.#engine, env),
           [LABEL.role]: ROLE,
           [LABEL.addressOf]: workload,
           [LABEL.addressPorts]: wanted,
@@ -197,13 +197,9 @@ export class ServiceAddresses {
 
   /** Removes the address containers of workloads `keep` does not know (removed while down). */
   async removeOrphans(keep: (env: EnvironmentRef, workload: string) => boolean): Promise<void> {
-    const list = await this.#engine.call(
+    const list = await this.#engine.listContainers(
       `docker target "${this.#engine.target}": listing service addresses`,
-      () =>
-        this.#engine.docker.listContainers({
-          all: true,
-          filters: labelFilter({ [LABEL.target]: this.#engine.target, [LABEL.role]: ROLE }),
-        }),
+      { [LABEL.role]: ROLE },
     );
     for (const info of list) {
       const app = info.Labels[LABEL.app];
@@ -215,16 +211,11 @@ export class ServiceAddresses {
   }
 
   async #find(env: EnvironmentRef, workload: string): Promise<Docker.ContainerInfo | undefined> {
-    const list = await this.#engine.call(`workload "${workload}": looking up its service address`, () =>
-      this.#engine.docker.listContainers({
-        all: true,
-        filters: labelFilter({
-          ...environmentLabels(this.#engine.target, env),
-          [LABEL.role]: ROLE,
-          [LABEL.addressOf]: workload,
-        }),
-      }),
-    );
+    const list = await this.#engine.listContainers(`workload "${workload}": looking up its service address`, {
+      ...environmentSelector(env),
+      [LABEL.role]: ROLE,
+      [LABEL.addressOf]: workload,
+    });
     return list[0];
   }
 

@@ -5,6 +5,7 @@ import * as resourceDefinitions from './0003-resource-definitions.js';
 import * as targets from './0004-targets.js';
 import * as accessControl from './0005-access-control.js';
 import * as deploymentSets from './0006-deployment-sets.js';
+import * as installation from './0007-installation.js';
 
 /**
  * Every migration, in the order they run. Registered in code rather than found by scanning a
@@ -18,4 +19,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004-targets': targets,
   '0005-access-control': accessControl,
   '0006-deployment-sets': deploymentSets,
+  '0007-installation': installation,
 };

@@ -227,7 +227,7 @@ describe.each(TEST_ENGINES)('migration 0006 on a database with deployments [%s]'
       `;
       await row('dev', 1, 'alice', [WEB]).execute(db);
       await row('staging', 2, 'bob', [{ ...WEB, file: 'other.yaml' }]).execute(db);
-      expect(await migrateToLatest(db)).toEqual(['0006-deployment-sets']);
+      expect(await migrateToLatest(db)).toEqual(['0006-deployment-sets', '0007-installation']);
     } finally {
       await db.destroy();
     }

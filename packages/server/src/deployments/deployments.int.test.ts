@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '@paved/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer, type ServerOptions } from '../start-server.js';
 import { LogCapture } from '../testing/test-server.js';
 import { contextOf, rawTarball, type ContextTarball } from '../testing/context-tarball.js';
@@ -738,9 +738,15 @@ describe('deployments on the process target', () => {
     expect((await waitFor('hooks', first.body.number)).status).toBe('succeeded');
     const second = await deploy('hooks', [{ file: 'users/score.yaml', score: usersScore() }]);
     expect((await waitFor('hooks', second.body.number)).status).toBe('succeeded');
-    expect(await readFile(marker, 'utf8')).toBe('gone\n');
-    const resources = await api.call('GET', '/api/v1/apps/shop/envs/hooks/resources');
-    expect(resources.body.items.map((item: { type: string }) => item.type)).not.toContain('hook');
+    // Deprovisioned once the deployment is current: just after it is reported succeeded.
+    await vi.waitFor(
+      async () => {
+        expect(await readFile(marker, 'utf8')).toBe('gone\n');
+        const resources = await api.call('GET', '/api/v1/apps/shop/envs/hooks/resources');
+        expect(resources.body.items.map((item: { type: string }) => item.type)).not.toContain('hook');
+      },
+      { timeout: 10_000, interval: 100 },
+    );
 
     // Each change to infrastructure is in the audit log, with the deployment's actor.
     const audit = await api.call('GET', '/api/v1/apps/shop/audit?limit=500');

@@ -9,6 +9,7 @@ import {
   type ResourceRef,
 } from '@paved/core';
 import { z } from 'zod';
+import { abortableDelay } from '../support/abortable-delay.js';
 import { parseDriverInputs } from '../support/parse-driver-inputs.js';
 import {
   defaultDumpDir,
@@ -102,11 +103,15 @@ function target(request: { inputs: ProvisionRequest['inputs'] }, extraSecrets: s
 
 /** An HTTP answer that was not a success, carried to `classify`. */
 class HttpStatusError extends Error {
+  /** The status again, as `code`: the one property the driver error's cause keeps. */
+  readonly code: number;
+
   constructor(
     readonly status: number,
     body: string,
   ) {
     super(`HTTP ${status}${body === '' ? '' : `: ${body.slice(0, 300)}`}`);
+    this.code = status;
   }
 }
 
@@ -147,6 +152,10 @@ const UNREACHABLE_FIX =
 const PRIVILEGE_FIX =
   "give the admin user the administrator tag (rabbitmqctl set_user_tags <user> administrator), or set the definition's adminUser to one that has it";
 
+/** Closing a connection the statistics still list after it closed: 20 × 500 ms. */
+const CLOSE_ATTEMPTS = 20;
+const CLOSE_RETRY_MS = 500;
+
 class ManagementApi {
   readonly #target: Target;
   readonly #signal: AbortSignal;
@@ -154,6 +163,11 @@ class ManagementApi {
   constructor(target: Target, signal: AbortSignal) {
     this.#target = target;
     this.#signal = signal;
+  }
+
+  /** The operation's signal: waits between requests end with it. */
+  get signal(): AbortSignal {
+    return this.#signal;
   }
 
   /** One request; 404 is an answer (undefined) where `missingOk`. */
@@ -288,14 +302,21 @@ async function closeConnections(api: ManagementApi, user: string): Promise<void>
   )) as { name?: unknown; user?: unknown }[] | undefined;
   for (const connection of connections ?? []) {
     if (connection.user !== user || typeof connection.name !== 'string') continue;
-    await api.request(
-      `close a connection of "${user}"`,
-      'DELETE',
-      `api/connections/${segment(connection.name)}`,
-      {
-        missingOk: true,
-      },
-    );
+    const path = `api/connections/${segment(connection.name)}`;
+    const close = () => api.request(`close a connection of "${user}"`, 'DELETE', path, { missingOk: true });
+    // The listing comes from statistics that lag: a connection that closed since may still be
+    // listed, and RabbitMQ answers a DELETE of it with HTTP 500 (its process is gone) until the
+    // statistics drop it and the answer becomes 404. Asked again for a while before giving up.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await close();
+        break;
+      } catch (error) {
+        const status = ((error as { cause?: { code?: unknown } }).cause ?? {}).code;
+        if (status !== 500 || attempt >= CLOSE_ATTEMPTS) throw error;
+        await abortableDelay(CLOSE_RETRY_MS, api.signal);
+      }
+    }
   }
 }
 

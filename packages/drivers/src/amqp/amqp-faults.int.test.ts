@@ -1,11 +1,14 @@
 /**
  * Faults of the amqp driver against the machine's RabbitMQ management API, through a named
  * definition as a deployment meets them: the API unreachable, a wrong admin password, an admin
- * without the administrator tag, and a crash halfway through provisioning. Each error names the
+ * without the administrator tag, a crash halfway through provisioning, and the HTTP 500 RabbitMQ
+ * answers to closing a connection its lagging statistics still list. Each error names the
  * definition, the server and what to do, never a password; a retry then finishes the work, and
  * the server holds one vhost and one user for the resource.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +97,60 @@ async function expectComplete(app: string, made: { state: unknown; secrets: Reco
   const channel = await connection.createChannel();
   await channel.assertQueue('orders');
   await connection.close();
+}
+
+/**
+ * The management API behind a proxy that plays RabbitMQ's lagging statistics: once a user is
+ * deleted (which closes its connections), the connection listing still shows one of them, and
+ * closing that one is answered with HTTP 500 `failures` times, then 404 (gone). Everything else
+ * goes to the real API unchanged.
+ */
+async function startStaleConnectionsApi(failures: number) {
+  const staleName = '127.0.0.1:1 -> 127.0.0.1:5672';
+  let deletedUser: string | undefined;
+  let failed = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const url = request.url ?? '/';
+      if (request.method === 'DELETE' && url === `/api/connections/${encodeURIComponent(staleName)}`) {
+        failed += 1;
+        response.writeHead(failed <= failures ? 500 : 404).end();
+        return;
+      }
+      if (request.method === 'DELETE' && url.startsWith('/api/users/')) {
+        deletedUser = decodeURIComponent(url.slice('/api/users/'.length));
+      }
+      const body = Buffer.concat(chunks);
+      void fetch(new URL(url, API), {
+        method: request.method ?? 'GET',
+        headers: Object.fromEntries(
+          Object.entries(request.headers).filter(
+            (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host',
+          ),
+        ),
+        ...(body.length === 0 ? {} : { body }),
+      }).then(
+        async (answer) => {
+          let text = Buffer.from(await answer.arrayBuffer());
+          if (request.method === 'GET' && url.startsWith('/api/connections?') && deletedUser !== undefined) {
+            const listed = JSON.parse(text.toString()) as unknown[];
+            text = Buffer.from(JSON.stringify([...listed, { name: staleName, user: deletedUser }]));
+          }
+          response.writeHead(answer.status, { 'content-type': 'application/json' }).end(text);
+        },
+        () => response.writeHead(502).end(),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    /** How often closing the stale connection was asked. */
+    asked: () => failed,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 async function cleanUp(app: string, id: string): Promise<void> {
@@ -225,5 +282,47 @@ describe('amqp driver faults', () => {
         await cleanUp(app, 'orders.queue');
       }
     });
+  });
+
+  it('closing a connection answered with HTTP 500 (listed by lagging statistics after it closed): revoking asks again and completes', async () => {
+    const app = unique('stale');
+    const stale = await startStaleConnectionsApi(2);
+    const via = sharedServerRequests(
+      'amqp',
+      { values: { ...INPUTS.values, managementUrl: stale.url }, secrets: INPUTS.secrets },
+      () => dumpDir,
+    );
+    const signal = new AbortController().signal;
+    const first = await driver.provision(via.request(app, 'events'), signal);
+    const vhost = (first.state as AmqpState).vhost;
+    const old = await amqp.connect({
+      protocol: 'amqp',
+      hostname: '127.0.0.1',
+      port: 5672,
+      username: first.secrets.username!,
+      password: first.secrets.password!,
+      vhost,
+    });
+    old.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => old.once('close', () => resolve()));
+    try {
+      const rotated = await driver.rotateCredentials!(
+        via.credentialsRequest(app, 'events', first.state, first.secrets),
+        signal,
+      );
+      const revoked = await driver.revokePreviousCredentials!(
+        via.credentialsRequest(app, 'events', rotated.state, rotated.secrets),
+        signal,
+      );
+
+      // Two answers of 500, then the 404 that says it is gone.
+      expect(stale.asked()).toBe(3);
+      expect((revoked.state as AmqpState).login).toEqual({ current: 2 });
+      await closed;
+      expect((await madeFor(app)).users).toEqual([rotated.secrets.username]);
+    } finally {
+      await stale.close();
+      await cleanUp(app, 'events');
+    }
   });
 });

@@ -81,19 +81,25 @@ async function madeFor(app: string): Promise<{ vhosts: string[]; users: string[]
   return { vhosts: names(await api('GET', 'api/vhosts')), users: names(await api('GET', 'api/users')) };
 }
 
-/** A complete resource: its vhost and one user, which may use it. */
-async function expectComplete(app: string, made: { state: unknown; secrets: Record<string, string> }) {
-  const state = made.state as AmqpState;
-  expect(await madeFor(app)).toEqual({ vhosts: [state.vhost], users: [made.secrets.username] });
+/** An AMQP connection with a resource's credentials to its vhost. */
+async function connectAs(made: { state: unknown; secrets: Record<string, string> }) {
   const connection = await amqp.connect({
     protocol: 'amqp',
     hostname: '127.0.0.1',
     port: 5672,
     username: made.secrets.username!,
     password: made.secrets.password!,
-    vhost: state.vhost,
+    vhost: (made.state as AmqpState).vhost,
   });
   connection.on('error', () => undefined);
+  return connection;
+}
+
+/** A complete resource: its vhost and one user, which may use it. */
+async function expectComplete(app: string, made: { state: unknown; secrets: Record<string, string> }) {
+  const state = made.state as AmqpState;
+  expect(await madeFor(app)).toEqual({ vhosts: [state.vhost], users: [made.secrets.username] });
+  const connection = await connectAs(made);
   const channel = await connection.createChannel();
   await channel.assertQueue('orders');
   await connection.close();
@@ -294,16 +300,7 @@ describe('amqp driver faults', () => {
     );
     const signal = new AbortController().signal;
     const first = await driver.provision(via.request(app, 'events'), signal);
-    const vhost = (first.state as AmqpState).vhost;
-    const old = await amqp.connect({
-      protocol: 'amqp',
-      hostname: '127.0.0.1',
-      port: 5672,
-      username: first.secrets.username!,
-      password: first.secrets.password!,
-      vhost,
-    });
-    old.on('error', () => undefined);
+    const old = await connectAs(first);
     const closed = new Promise<void>((resolve) => old.once('close', () => resolve()));
     try {
       const rotated = await driver.rotateCredentials!(

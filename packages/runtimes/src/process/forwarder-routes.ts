@@ -35,8 +35,10 @@ export class RouteTable {
       const stat = statSync(this.#file);
       stamp = `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
     } catch {
-      // No routes yet (the first instance is not ready): refuse.
-      return undefined;
+      // No routes yet (the first instance is not ready): refuse. Or, once routes were read, the
+      // file is being replaced: a container engine's archive API may remove it before writing the
+      // new one. Nothing removes it for good while the forwarder runs, so keep the last routes.
+      return this.#routes;
     }
     if (stamp === this.#stamp) return this.#routes;
     try {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentRef, RenderedContainer, RenderedWorkload, Runtime, RuntimeEvent } from '@paved/core';
 import { writeConformanceContext } from '../testing/conformance-server.js';
 import { describeRuntime, eventually, getJson } from '../testing/describe-runtime.js';
+import { filesHolding } from '../testing/files-holding.js';
 import { spawnNodeScript } from './node-script.js';
 import {
   ProcessRuntime,
@@ -539,29 +540,10 @@ describe('ProcessRuntime secrets at rest', () => {
     return made;
   };
   /** Every regular file under the directories whose bytes contain the secret. */
-  const filesHoldingSecret = (): string[] => {
-    const hits: string[] = [];
-    const walk = (dir: string): void => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (entry.isFile() && holdsSecret(path)) hits.push(path);
-      }
-    };
-    // A forwarder's temporary file may be renamed away between listing and reading it.
-    const holdsSecret = (path: string): boolean => {
-      try {
-        const content = readFileSync(path);
-        return [SECRET, SECRET_ARG].some((secret) => content.includes(secret));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-        throw error;
-      }
-    };
-    walk(dirs.dataDir);
-    walk(dirs.workDir);
-    return hits;
-  };
+  const filesHoldingSecret = (): string[] => [
+    ...filesHolding(dirs.dataDir, [SECRET, SECRET_ARG]),
+    ...filesHolding(dirs.workDir, [SECRET, SECRET_ARG]),
+  ];
   const address = async (on: ProcessRuntime): Promise<string> =>
     (await on.status(env))[0]?.ports[0]?.address ?? '';
 

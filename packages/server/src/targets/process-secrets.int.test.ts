@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { filesHolding } from '@paved/runtimes/testing/files-holding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer, type ServerOptions } from '../start-server.js';
 import { contextOf } from '../testing/context-tarball.js';
@@ -64,28 +65,8 @@ describe('process target secrets across a server restart', () => {
     }
   };
   /** Every file under the data directory but the database, whose bytes contain the secret. */
-  const filesHoldingSecret = (): string[] => {
-    const hits: string[] = [];
-    const walk = (dir: string): void => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (entry.isFile() && !entry.name.startsWith('paved.db') && holdsSecret(path)) hits.push(path);
-      }
-    };
-    // A forwarder's temporary file may be renamed away between listing and reading it.
-    const holdsSecret = (path: string): boolean => {
-      try {
-        const content = readFileSync(path);
-        return [SECRET, SECRET_ARG].some((secret) => content.includes(secret));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-        throw error;
-      }
-    };
-    walk(options.dataDir);
-    return hits;
-  };
+  const filesHoldingSecret = (): string[] =>
+    filesHolding(options.dataDir, [SECRET, SECRET_ARG], (name) => name.startsWith('paved.db'));
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'paved-process-secrets-'));

@@ -5,11 +5,11 @@
  */
 import type Docker from 'dockerode';
 import { instanceContainerIds, type Instance } from './docker-instance.js';
-import { isOwned, LABEL, labelFilter } from './docker-labels.js';
+import { isOwned, LABEL, labelFilter, type Owner } from './docker-labels.js';
 import { engineError, engineStatus, isNotFound } from './engine-errors.js';
 import { collectPorts } from './instance-watch.js';
 
-export class Engine {
+export class Engine implements Owner {
   readonly docker: Docker;
   /** The target's name, in every label. */
   readonly target: string;
@@ -20,12 +20,7 @@ export class Engine {
   /** SIGTERM → SIGKILL delay, in the engine's unit (whole seconds). */
   readonly graceSeconds: number;
 
-  constructor(
-    docker: Docker,
-    owner: { target: string; installation?: string | undefined },
-    host: string,
-    graceMs: number,
-  ) {
+  constructor(docker: Docker, owner: Owner, host: string, graceMs: number) {
     this.docker = docker;
     this.target = owner.target;
     this.installation = owner.installation;
